@@ -1,0 +1,8 @@
+//! Adapters: the ports implemented over real services, and in-process stand-ins for the local
+//! run.
+
+pub mod dynamodb;
+pub mod local;
+pub mod secrets;
+pub mod sp_api;
+pub mod sqs;

@@ -1,0 +1,298 @@
+//! The HTTP side of the SP-API client: access tokens, retries with backoff and jitter within
+//! the invocation's time, and the mapping of HTTP failures to marketplace errors.
+
+use super::lwa::{AccessToken, LwaCredentials, TokenResponse};
+use crate::adapters::secrets::SecretSource;
+use crate::domain::account::AmazonSettings;
+use crate::domain::AccountId;
+use crate::ports::MarketplaceError;
+use crate::Deadline;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+pub struct SpApiClient {
+    pub(super) account: AccountId,
+    pub(super) settings: AmazonSettings,
+    http: reqwest::Client,
+    secrets: Arc<dyn SecretSource>,
+    token: Mutex<Option<AccessToken>>,
+}
+
+/// A successful response: status and parsed JSON body (Null for an empty body).
+pub(super) struct ApiResponse {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+const MAX_ATTEMPTS: u32 = 6;
+const BASE_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+impl SpApiClient {
+    pub fn new(
+        account: AccountId,
+        settings: AmazonSettings,
+        http: reqwest::Client,
+        secrets: Arc<dyn SecretSource>,
+    ) -> Self {
+        Self { account, settings, http, secrets, token: Mutex::new(None) }
+    }
+
+    async fn access_token(&self, operation: &'static str) -> Result<String, MarketplaceError> {
+        let mut cached = self.token.lock().await;
+        if let Some(token) = cached.as_ref().filter(|t| t.is_fresh()) {
+            return Ok(token.value.clone());
+        }
+        let secret = self.secrets.secret(&self.settings.credentials_secret).await.map_err(|e| {
+            MarketplaceError::Credentials { account: self.account.clone(), message: e.to_string() }
+        })?;
+        let credentials: LwaCredentials = serde_json::from_str(&secret).map_err(|_| {
+            MarketplaceError::Credentials {
+                account: self.account.clone(),
+                message: format!(
+                    "secret {:?} is not JSON with client_id, client_secret and refresh_token",
+                    self.settings.credentials_secret
+                ),
+            }
+        })?;
+        let response = self
+            .http
+            .post(&self.settings.token_url)
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", credentials.refresh_token.as_str()),
+                ("client_id", credentials.client_id.as_str()),
+                ("client_secret", credentials.client_secret.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(|e| self.unavailable(operation, e))?;
+        let status = response.status();
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(MarketplaceError::Unavailable {
+                account: self.account.clone(),
+                operation,
+                message: format!("token endpoint answered {status}"),
+            });
+        }
+        if !status.is_success() {
+            return Err(MarketplaceError::Credentials {
+                account: self.account.clone(),
+                message: format!("token endpoint refused the refresh token ({status})"),
+            });
+        }
+        let token: TokenResponse = response.json().await.map_err(|e| MarketplaceError::BadResponse {
+            account: self.account.clone(),
+            operation,
+            message: format!("token response: {e}"),
+        })?;
+        let token = AccessToken::from_response(token);
+        *cached = Some(token.clone());
+        Ok(token.value)
+    }
+
+    async fn forget_token(&self) {
+        *self.token.lock().await = None;
+    }
+
+    fn unavailable(&self, operation: &'static str, error: reqwest::Error) -> MarketplaceError {
+        // reqwest's message can include the URL but never headers or bodies: no secrets in it.
+        MarketplaceError::Unavailable {
+            account: self.account.clone(),
+            operation,
+            message: error.without_url().to_string(),
+        }
+    }
+
+    pub(super) fn url(&self, segments: &[&str]) -> Result<reqwest::Url, MarketplaceError> {
+        let mut url = reqwest::Url::parse(&self.settings.api_base_url).map_err(|e| {
+            MarketplaceError::Credentials { account: self.account.clone(), message: format!("api_base_url: {e}") }
+        })?;
+        url.path_segments_mut()
+            .map_err(|_| MarketplaceError::Credentials {
+                account: self.account.clone(),
+                message: "api_base_url cannot take a path".into(),
+            })?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// Sends a request, retrying throttling (honouring `Retry-After` and
+    /// `x-amzn-RateLimit-Limit`), server errors, timeouts and an expired token, as long as the
+    /// deadline allows the wait. Other client errors come back as `Refused`; 404 as a response
+    /// with status NOT_FOUND for the caller to interpret.
+    pub(super) async fn call(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: reqwest::Url,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        deadline: Deadline,
+    ) -> Result<ApiResponse, MarketplaceError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.send_once(operation, method.clone(), url.clone(), query, body, deadline).await;
+            let wait = match &result {
+                Ok(response) if is_token_rejection(response.status) => {
+                    if attempt > 1 {
+                        return Err(MarketplaceError::Credentials {
+                            account: self.account.clone(),
+                            message: format!("the marketplace rejected a fresh access token for {operation}"),
+                        });
+                    }
+                    // Expired or revoked before we expected: fetch a new one and try again.
+                    self.forget_token().await;
+                    Duration::ZERO
+                }
+                Err(MarketplaceError::Throttled { retry_after, .. }) => *retry_after,
+                Err(e @ (MarketplaceError::Unavailable { .. } | MarketplaceError::BadResponse { .. })) => {
+                    tracing::debug!(account = %self.account, operation, error = %e, "retrying");
+                    backoff(attempt)
+                }
+                _ => return result,
+            };
+            if attempt >= MAX_ATTEMPTS || !deadline.allows_wait(wait + Duration::from_secs(1)) {
+                return result;
+            }
+            tracing::warn!(account = %self.account, operation, attempt, wait_ms = wait.as_millis() as u64, "marketplace call failed; retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: reqwest::Url,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        deadline: Deadline,
+    ) -> Result<ApiResponse, MarketplaceError> {
+        let token = self.access_token(operation).await?;
+        let timeout = deadline.remaining().saturating_sub(Deadline::SAFETY_MARGIN).min(super::SpApiConnector::REQUEST_TIMEOUT);
+        if timeout.is_zero() {
+            return Err(MarketplaceError::Unavailable {
+                account: self.account.clone(),
+                operation,
+                message: "no invocation time left for the request".into(),
+            });
+        }
+        let mut request = self
+            .http
+            .request(method, url)
+            .query(query)
+            .header("x-amz-access-token", token)
+            .header("accept", "application/json")
+            .timeout(timeout);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| self.unavailable(operation, e))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let text = response.text().await.map_err(|e| self.unavailable(operation, e))?;
+        let parsed = if text.trim().is_empty() { Ok(Value::Null) } else { serde_json::from_str::<Value>(&text) };
+        match status {
+            s if s.is_success() => {
+                let body = parsed.map_err(|e| MarketplaceError::BadResponse {
+                    account: self.account.clone(),
+                    operation,
+                    message: format!("body is not valid JSON: {e}"),
+                })?;
+                Ok(ApiResponse { status, body })
+            }
+            StatusCode::TOO_MANY_REQUESTS => Err(MarketplaceError::Throttled {
+                account: self.account.clone(),
+                operation,
+                retry_after: retry_after.unwrap_or(BASE_BACKOFF).clamp(Duration::from_millis(100), MAX_BACKOFF),
+            }),
+            s if s == StatusCode::NOT_FOUND || is_token_rejection(s) => Ok(ApiResponse { status, body: Value::Null }),
+            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Err(MarketplaceError::Unavailable {
+                account: self.account.clone(),
+                operation,
+                message: format!("HTTP {s}"),
+            }),
+            s => Err(MarketplaceError::Refused {
+                account: self.account.clone(),
+                operation,
+                message: format!("HTTP {s}: {}", error_messages(parsed.ok())),
+            }),
+        }
+    }
+}
+
+fn is_token_rejection(status: StatusCode) -> bool {
+    status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN
+}
+
+/// The SP-API error list as one line: codes and messages only (they carry no buyer data).
+fn error_messages(body: Option<Value>) -> String {
+    let Some(errors) = body.as_ref().and_then(|b| b.get("errors")).and_then(Value::as_array) else {
+        return "no error details".into();
+    };
+    errors
+        .iter()
+        .map(|e| {
+            let code = e.get("code").and_then(Value::as_str).unwrap_or("?");
+            let message: String = e.get("message").and_then(Value::as_str).unwrap_or("").chars().take(200).collect();
+            format!("{code}: {message}")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// How long to wait after a 429: `Retry-After` seconds when given, else one request's worth of
+/// the rate in `x-amzn-RateLimit-Limit` (requests per second).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(seconds) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
+        return Some(Duration::from_secs(seconds));
+    }
+    let rate = header("x-amzn-ratelimit-limit").and_then(|v| v.parse::<f64>().ok())?;
+    (rate > 0.0).then(|| Duration::from_secs_f64((1.0 / rate).min(MAX_BACKOFF.as_secs_f64())))
+        .map(|d| d + jitter(d / 4))
+}
+
+/// Exponential backoff with full jitter.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BASE_BACKOFF.saturating_mul(2u32.saturating_pow(attempt.min(10))).min(MAX_BACKOFF);
+    ceiling / 2 + jitter(ceiling / 2)
+}
+
+/// A random duration up to `max`, without a random-number dependency: std's per-process
+/// random hasher keys are enough to spread retries apart.
+fn jitter(max: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    let fraction = (hasher.finish() % 1000) as u32;
+    max * fraction / 1000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_header_wins_over_rate_limit() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-amzn-RateLimit-Limit", "0.5".parse().unwrap());
+        let from_rate = retry_after(&headers).unwrap();
+        assert!(from_rate >= Duration::from_secs(2) && from_rate <= Duration::from_millis(2500));
+        headers.insert("Retry-After", "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= Duration::from_millis(500));
+        assert!(backoff(20) <= MAX_BACKOFF);
+        assert!(backoff(20) >= MAX_BACKOFF / 2);
+    }
+}

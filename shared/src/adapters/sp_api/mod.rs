@@ -1,0 +1,229 @@
+//! Amazon Selling Partner API: Orders API 2026-01-01 (`searchOrders`, `getOrder`) to read,
+//! Orders v0 `confirmShipment` to report shipments, Login with Amazon for access tokens.
+
+mod http;
+mod lwa;
+mod orders;
+mod position;
+mod shipment;
+
+use crate::adapters::secrets::SecretSource;
+use crate::domain::account::AmazonSettings;
+use crate::domain::{AccountId, AccountSettings, MarketplaceAccount};
+use crate::ports::{MarketplaceClient, MarketplaceConnector, MarketplaceError};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use http::SpApiClient;
+pub use orders::parse_order;
+
+/// Builds one SP-API client per account and keeps it (with its access token) for the life of the
+/// process, so warm Lambda invocations reuse tokens until they expire.
+pub struct SpApiConnector {
+    http: reqwest::Client,
+    secrets: Arc<dyn SecretSource>,
+    clients: Mutex<HashMap<AccountId, (AmazonSettings, Arc<SpApiClient>)>>,
+}
+
+impl SpApiConnector {
+    /// Per-request timeout; a slow marketplace is retried within the invocation's time.
+    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+    pub fn new(secrets: Arc<dyn SecretSource>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Self::REQUEST_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("Orderbridge/", env!("CARGO_PKG_VERSION"), " (Language=Rust)"))
+            .build()
+            .expect("TLS backend initialises");
+        Self { http, secrets, clients: Mutex::new(HashMap::new()) }
+    }
+}
+
+#[async_trait]
+impl MarketplaceConnector for SpApiConnector {
+    async fn connect(&self, account: &MarketplaceAccount) -> Result<Arc<dyn MarketplaceClient>, MarketplaceError> {
+        let AccountSettings::Amazon(settings) = &account.settings;
+        let mut clients = self.clients.lock().expect("client cache lock");
+        if let Some((cached_settings, client)) = clients.get(&account.id) {
+            if cached_settings == settings {
+                return Ok(client.clone());
+            }
+        }
+        for url in [&settings.api_base_url, &settings.token_url] {
+            require_tls(&account.id, url)?;
+        }
+        let client = Arc::new(SpApiClient::new(
+            account.id.clone(),
+            settings.clone(),
+            self.http.clone(),
+            self.secrets.clone(),
+        ));
+        clients.insert(account.id.clone(), (settings.clone(), client.clone()));
+        Ok(client)
+    }
+}
+
+/// Every marketplace call goes over TLS; plain HTTP is accepted only for loopback addresses,
+/// where the sandbox runs in tests and the local run.
+fn require_tls(account: &AccountId, url: &str) -> Result<(), MarketplaceError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| MarketplaceError::Credentials {
+        account: account.clone(),
+        message: format!("invalid URL {url:?}: {e}"),
+    })?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(MarketplaceError::Credentials {
+            account: account.clone(),
+            message: format!("{url:?} must use https (plain http only for loopback test endpoints)"),
+        }),
+    }
+}
+
+/// Datasets requested with every order read: enough to store the order and, once released,
+/// its payment and customer.
+const INCLUDED_DATA: &str = "BUYER,RECIPIENT,PROCEEDS,FULFILLMENT,PAYMENT";
+const PAGE_SIZE: &str = "100";
+/// Start of a rejected order's raw JSON kept for the operator.
+const RAW_EXCERPT_CHARS: usize = 2000;
+
+mod client_impl {
+    use super::position::{iso, AmazonPosition};
+    use super::*;
+    use crate::domain::{MarketplaceOrder, MarketplaceOrderId, Package, SalesOrder};
+    use crate::ports::{ChangeBatch, FeedPosition, RejectedOrder};
+    use crate::Deadline;
+    use chrono::Utc;
+    use reqwest::{Method, StatusCode};
+    use serde_json::Value;
+
+    impl SpApiClient {
+        fn bad_response(&self, operation: &'static str, message: impl Into<String>) -> MarketplaceError {
+            MarketplaceError::BadResponse { account: self.account.clone(), operation, message: message.into() }
+        }
+
+        fn rejection(&self, raw: &Value, invalid: orders::Invalid) -> RejectedOrder {
+            RejectedOrder {
+                account_id: self.account.clone(),
+                marketplace_order_id: invalid.order_id,
+                reason: invalid.reason,
+                raw_excerpt: raw.to_string().chars().take(RAW_EXCERPT_CHARS).collect(),
+                rejected_at: Utc::now(),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl MarketplaceClient for SpApiClient {
+        async fn fetch_changes(
+            &self,
+            position: Option<&FeedPosition>,
+            deadline: Deadline,
+        ) -> Result<ChangeBatch, MarketplaceError> {
+            const OPERATION: &str = "searchOrders";
+            let now = Utc::now();
+            let current = AmazonPosition::decode(position, &self.settings, now)
+                .map_err(|message| self.bad_response(OPERATION, message))?;
+            let Some(window) = current.next_window(&self.settings, now) else {
+                return Ok(ChangeBatch { orders: vec![], rejected: vec![], next_position: current.encode(), more: false });
+            };
+            let mut query = vec![
+                ("lastUpdatedAfter", iso(window.start)),
+                ("lastUpdatedBefore", iso(window.end)),
+                ("marketplaceIds", self.settings.marketplace_ids.join(",")),
+                ("includedData", INCLUDED_DATA.to_string()),
+                ("maxResultsPerPage", PAGE_SIZE.to_string()),
+            ];
+            if let Some(token) = &window.token {
+                query.push(("paginationToken", token.clone()));
+            }
+            let url = self.url(&["orders", "2026-01-01", "orders"])?;
+            let response = self.call(OPERATION, Method::GET, url, &query, None, deadline).await?;
+            if response.status != StatusCode::OK {
+                return Err(self.bad_response(OPERATION, format!("unexpected HTTP {}", response.status)));
+            }
+            let Some(raw_orders) = response.body.get("orders").and_then(Value::as_array) else {
+                return Err(self.bad_response(OPERATION, "response has no `orders` array"));
+            };
+            let next_token = match response.body.pointer("/pagination/nextToken") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(token)) if !token.is_empty() => Some(token.clone()),
+                Some(_) => return Err(self.bad_response(OPERATION, "pagination.nextToken is not a string")),
+            };
+            let mut batch_orders: Vec<MarketplaceOrder> = Vec::with_capacity(raw_orders.len());
+            let mut rejected = Vec::new();
+            for raw in raw_orders {
+                match orders::parse_order(raw) {
+                    // The same order twice on a page (or across pages) is stored once anyway;
+                    // keep the newest version within the batch.
+                    Ok(order) => match batch_orders.iter_mut().find(|o| o.id == order.id) {
+                        Some(seen) if seen.updated_at < order.updated_at => *seen = order,
+                        Some(_) => {}
+                        None => batch_orders.push(order),
+                    },
+                    Err(invalid) => rejected.push(self.rejection(raw, invalid)),
+                }
+            }
+            let more = next_token.is_some();
+            let next_position = current.after_page(&window, next_token).encode();
+            Ok(ChangeBatch { orders: batch_orders, rejected, next_position, more })
+        }
+
+        async fn get_order(
+            &self,
+            id: &MarketplaceOrderId,
+            deadline: Deadline,
+        ) -> Result<Option<MarketplaceOrder>, MarketplaceError> {
+            const OPERATION: &str = "getOrder";
+            let url = self.url(&["orders", "2026-01-01", "orders", id.as_str()])?;
+            let query = [("includedData", INCLUDED_DATA.to_string())];
+            let response = self.call(OPERATION, Method::GET, url, &query, None, deadline).await?;
+            if response.status == StatusCode::NOT_FOUND {
+                return Ok(None);
+            }
+            let Some(raw) = response.body.get("order") else {
+                return Err(self.bad_response(OPERATION, "response has no `order`"));
+            };
+            orders::parse_order(raw).map(Some).map_err(|invalid| MarketplaceError::InvalidOrder {
+                account: self.account.clone(),
+                order: id.to_string(),
+                reason: invalid.reason,
+            })
+        }
+
+        async fn confirm_shipment(
+            &self,
+            order: &SalesOrder,
+            package: &Package,
+            deadline: Deadline,
+        ) -> Result<(), MarketplaceError> {
+            const OPERATION: &str = "confirmShipment";
+            let url = self.url(&[
+                "orders",
+                "v0",
+                "orders",
+                order.key.marketplace_order_id.as_str(),
+                "shipmentConfirmation",
+            ])?;
+            let body = shipment::confirm_shipment_body(order, package);
+            let response = self.call(OPERATION, Method::POST, url, &[], Some(&body), deadline).await?;
+            match response.status {
+                StatusCode::NOT_FOUND => Err(MarketplaceError::Refused {
+                    account: self.account.clone(),
+                    operation: OPERATION,
+                    message: format!("order {} is unknown to the marketplace", order.key.marketplace_order_id),
+                }),
+                _ => Ok(()),
+            }
+        }
+    }
+}

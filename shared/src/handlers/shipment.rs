@@ -1,0 +1,113 @@
+//! The shipment function's events: the schedule or `{}` (report every unreported package),
+//! `{"accounts": [...]}` (only those accounts), or `{"record_shipment": {...}}` (record one
+//! package; it is reported at the next run).
+
+use super::{is_scheduled_event, parse_console_event, HandlerError};
+use crate::domain::{AccountId, MarketplaceOrderId, OrderItemId, PackageLine, ShipmentRequest};
+use crate::ports::Ports;
+use crate::usecases::shipment::{self, RecordedPackage, ShipmentError, ShipmentReport};
+use crate::usecases::SelectError;
+use crate::Deadline;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+const FUNCTION: &str = "shipment";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsoleShipment {
+    accounts: Option<Vec<AccountId>>,
+    record_shipment: Option<RecordShipment>,
+}
+
+/// One package the merchant shipped, as entered on the console or the command line.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordShipment {
+    pub account_id: AccountId,
+    pub marketplace_order_id: MarketplaceOrderId,
+    pub carrier: String,
+    pub tracking_id: String,
+    pub ship_date: DateTime<Utc>,
+    #[serde(default)]
+    pub shipping_method: Option<String>,
+    pub items: Vec<RecordShipmentItem>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordShipmentItem {
+    pub order_item_id: OrderItemId,
+    pub quantity: u32,
+}
+
+impl RecordShipment {
+    pub fn request(&self) -> ShipmentRequest {
+        ShipmentRequest {
+            carrier: self.carrier.clone(),
+            tracking_id: self.tracking_id.clone(),
+            ship_date: self.ship_date,
+            shipping_method: self.shipping_method.clone(),
+            items: self
+                .items
+                .iter()
+                .map(|i| PackageLine { item_id: i.order_item_id.clone(), quantity: i.quantity })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipmentResponse {
+    Recorded(RecordedPackage),
+    Reported(ShipmentReport),
+}
+
+pub enum ShipmentCommand {
+    Report { accounts: Option<Vec<AccountId>> },
+    Record(RecordShipment),
+}
+
+pub fn parse_event(event: Value) -> Result<ShipmentCommand, HandlerError> {
+    if is_scheduled_event(&event) {
+        return Ok(ShipmentCommand::Report { accounts: None });
+    }
+    let console: ConsoleShipment = parse_console_event(FUNCTION, event)?;
+    match (console.accounts, console.record_shipment) {
+        (Some(_), Some(_)) => Err(HandlerError::BadEvent {
+            function: FUNCTION,
+            message: "give either `accounts` (report) or `record_shipment` (record), not both".into(),
+        }),
+        (_, Some(record)) => Ok(ShipmentCommand::Record(record)),
+        (Some(accounts), None) if accounts.is_empty() => Err(HandlerError::BadEvent {
+            function: FUNCTION,
+            message: "`accounts` is empty; omit it to report for every enabled account".into(),
+        }),
+        (accounts, None) => Ok(ShipmentCommand::Report { accounts }),
+    }
+}
+
+pub async fn handle(ports: &Ports, event: Value, deadline: Deadline) -> Result<ShipmentResponse, HandlerError> {
+    let outcome = match parse_event(event)? {
+        ShipmentCommand::Record(record) => shipment::record(
+            ports,
+            &record.account_id,
+            &record.marketplace_order_id,
+            &record.request(),
+        )
+        .await
+        .map(ShipmentResponse::Recorded),
+        ShipmentCommand::Report { accounts } => {
+            shipment::report(ports, accounts.as_deref(), deadline).await.map(ShipmentResponse::Reported)
+        }
+    };
+    outcome.map_err(|e| match e {
+        ShipmentError::Store(_) => HandlerError::Failed { function: FUNCTION, message: e.to_string() },
+        ShipmentError::Select(SelectError::Store(_)) => {
+            HandlerError::Failed { function: FUNCTION, message: e.to_string() }
+        }
+        other => HandlerError::BadEvent { function: FUNCTION, message: other.to_string() },
+    })
+}

@@ -1,0 +1,262 @@
+//! The traits use cases talk to. Adapters implement them for DynamoDB, SQS, Secrets Manager and
+//! the marketplaces; tests and the local run plug in the same adapters against local servers.
+
+use crate::domain::{
+    AccountId, MarketplaceAccount, MarketplaceOrder, MarketplaceOrderId, OrderKey, OrderStatus,
+    Package, SalesOrder,
+};
+use crate::Deadline;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Whether an error is worth retrying (throttling, timeouts, outages) or needs someone to act.
+pub trait Retryable {
+    fn is_retryable(&self) -> bool;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else changed the item since it was read; reload and decide again.
+    #[error("{what} was changed concurrently")]
+    Conflict { what: String },
+    #[error("{what} already exists")]
+    AlreadyExists { what: String },
+    /// The item is no longer in the state the write expected (e.g. a package already reported).
+    #[error("{what} is no longer in the expected state")]
+    NotInExpectedState { what: String },
+    #[error("store is throttling or unavailable ({operation}): {message}")]
+    Unavailable { operation: &'static str, message: String },
+    #[error("store request {operation} failed: {message}")]
+    Failed { operation: &'static str, message: String },
+    #[error("stored item {what} is unreadable: {message}")]
+    Corrupt { what: String, message: String },
+}
+
+impl Retryable for StoreError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. } | StoreError::Unavailable { .. })
+    }
+}
+
+/// A page of results and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// Where an account's import stands, in the marketplace's own terms (an Amazon time window and
+/// page token, an event feed's offset, …). Opaque to everything but the marketplace adapter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedPosition(pub String);
+
+/// An order the marketplace sent that could not be accepted, kept for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedOrder {
+    pub account_id: AccountId,
+    /// The marketplace's id when it could be read at all.
+    pub marketplace_order_id: Option<String>,
+    pub reason: String,
+    /// The start of the raw payload, for diagnosis. Never logged.
+    pub raw_excerpt: String,
+    pub rejected_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn put_account(&self, account: &MarketplaceAccount) -> Result<(), StoreError>;
+    async fn get_account(&self, id: &AccountId) -> Result<Option<MarketplaceAccount>, StoreError>;
+    async fn list_accounts(&self) -> Result<Vec<MarketplaceAccount>, StoreError>;
+    async fn load_position(&self, id: &AccountId) -> Result<Option<FeedPosition>, StoreError>;
+    /// Compare-and-set: succeeds only if the stored position still equals `expected`, so two
+    /// overlapping runs can never move an account's cursor backwards.
+    async fn save_position(
+        &self,
+        id: &AccountId,
+        expected: Option<&FeedPosition>,
+        new: &FeedPosition,
+    ) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    async fn get_order(&self, key: &OrderKey) -> Result<Option<SalesOrder>, StoreError>;
+    /// Creates the order unless one with the same key exists (`AlreadyExists`).
+    async fn insert_order(&self, order: &SalesOrder) -> Result<(), StoreError>;
+    /// Writes `order` if the stored version is still `order.version`; stores it as version + 1.
+    async fn update_order(&self, order: &SalesOrder) -> Result<(), StoreError>;
+    async fn orders_by_status(
+        &self,
+        status: OrderStatus,
+        limit: u32,
+        start: Option<String>,
+    ) -> Result<Page<SalesOrder>, StoreError>;
+    /// Atomically: the order (version-checked, with the package counted) and the new package.
+    async fn record_package(&self, order: &SalesOrder, package: &Package) -> Result<(), StoreError>;
+    async fn packages(&self, key: &OrderKey) -> Result<Vec<Package>, StoreError>;
+    async fn unreported_packages(&self, limit: u32) -> Result<Vec<Package>, StoreError>;
+    async fn failed_packages(&self, limit: u32) -> Result<Vec<Package>, StoreError>;
+    /// Saves a package's report state if it is still unreported (`NotInExpectedState`
+    /// otherwise); with `order`, atomically with the order (version-checked).
+    async fn update_package(
+        &self,
+        package: &Package,
+        order: Option<&SalesOrder>,
+    ) -> Result<(), StoreError>;
+    async fn record_rejection(&self, rejection: &RejectedOrder) -> Result<(), StoreError>;
+    async fn rejections(&self, account: &AccountId) -> Result<Vec<RejectedOrder>, StoreError>;
+}
+
+/// A request for the status function to look at an order again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCheck {
+    pub account_id: AccountId,
+    pub marketplace_order_id: MarketplaceOrderId,
+    /// How many times the order was found still pending; drives the growing delay.
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("status queue unavailable: {message}")]
+pub struct QueueError {
+    pub message: String,
+}
+
+#[async_trait]
+pub trait StatusQueue: Send + Sync {
+    async fn enqueue(&self, check: &StatusCheck, delay: Duration) -> Result<(), QueueError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MarketplaceError {
+    #[error("marketplace throttled {operation} for account {account}; retry after {retry_after:?}")]
+    Throttled { account: AccountId, operation: &'static str, retry_after: Duration },
+    #[error("marketplace unavailable for {operation} (account {account}): {message}")]
+    Unavailable { account: AccountId, operation: &'static str, message: String },
+    #[error("marketplace refused {operation} for account {account}: {message}")]
+    Refused { account: AccountId, operation: &'static str, message: String },
+    #[error("marketplace credentials of account {account} are missing or invalid: {message}")]
+    Credentials { account: AccountId, message: String },
+    #[error("marketplace answered {operation} for account {account} with an unreadable response: {message}")]
+    BadResponse { account: AccountId, operation: &'static str, message: String },
+    #[error("order {order} of account {account}: {reason}")]
+    InvalidOrder { account: AccountId, order: String, reason: String },
+}
+
+impl Retryable for MarketplaceError {
+    fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            MarketplaceError::Throttled { .. }
+                | MarketplaceError::Unavailable { .. }
+                | MarketplaceError::BadResponse { .. }
+        )
+    }
+}
+
+/// One batch of order changes from a marketplace, and the position right after it.
+#[derive(Debug)]
+pub struct ChangeBatch {
+    /// Orders that parsed, and orders the marketplace sent that could not be accepted.
+    pub orders: Vec<MarketplaceOrder>,
+    pub rejected: Vec<RejectedOrder>,
+    /// Where to continue once everything in this batch is stored.
+    pub next_position: FeedPosition,
+    /// False when the feed is caught up for now.
+    pub more: bool,
+}
+
+/// One connected marketplace account. Covers both a polled order list (Amazon: a time window
+/// and page tokens in the position) and an acknowledged event feed (position = offset, and
+/// `acknowledge` after the batch is durably stored).
+#[async_trait]
+pub trait MarketplaceClient: Send + Sync {
+    /// The changes after `position` (None: the account's first import).
+    async fn fetch_changes(
+        &self,
+        position: Option<&FeedPosition>,
+        deadline: Deadline,
+    ) -> Result<ChangeBatch, MarketplaceError>;
+    /// Called after a batch is stored and its position saved. Polled marketplaces ignore it.
+    async fn acknowledge(&self, _batch_position: &FeedPosition) -> Result<(), MarketplaceError> {
+        Ok(())
+    }
+    /// The order as the marketplace reports it now, including customer data once released.
+    async fn get_order(
+        &self,
+        id: &MarketplaceOrderId,
+        deadline: Deadline,
+    ) -> Result<Option<MarketplaceOrder>, MarketplaceError>;
+    /// Reports one package as shipped. Idempotent per (order, package id) at the marketplace.
+    async fn confirm_shipment(
+        &self,
+        order: &SalesOrder,
+        package: &Package,
+        deadline: Deadline,
+    ) -> Result<(), MarketplaceError>;
+}
+
+/// Builds a client for an account; clients (and their access tokens) are cached per account.
+#[async_trait]
+pub trait MarketplaceConnector: Send + Sync {
+    async fn connect(
+        &self,
+        account: &MarketplaceAccount,
+    ) -> Result<Arc<dyn MarketplaceClient>, MarketplaceError>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Everything the use cases need, built once per process.
+#[derive(Clone)]
+pub struct Ports {
+    pub accounts: Arc<dyn AccountStore>,
+    pub orders: Arc<dyn OrderStore>,
+    pub status_queue: Arc<dyn StatusQueue>,
+    pub marketplaces: Arc<dyn MarketplaceConnector>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: PipelineSettings,
+}
+
+/// Timing of the pending-order checks.
+#[derive(Debug, Clone, Copy)]
+pub struct PipelineSettings {
+    /// Delay before a newly imported Pending order is first checked.
+    pub first_status_check_delay: Duration,
+    /// Delay after the first check that still finds the order pending; doubles each time.
+    pub pending_recheck_base: Duration,
+    /// Upper bound of that delay (SQS allows at most 15 minutes).
+    pub pending_recheck_max: Duration,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        Self {
+            first_status_check_delay: Duration::from_secs(60),
+            pending_recheck_base: Duration::from_secs(120),
+            pending_recheck_max: Duration::from_secs(900),
+        }
+    }
+}
+
+impl PipelineSettings {
+    /// Growing delay for an order found pending `attempt` times already.
+    pub fn recheck_delay(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.min(16));
+        self.pending_recheck_base.saturating_mul(factor).min(self.pending_recheck_max)
+    }
+}

@@ -1,0 +1,88 @@
+//! Builds the adapters once per process. Lambda functions read their configuration from the
+//! environment (`template.yaml` sets it); tests and the local run call [`aws_ports`] directly with
+//! their own endpoints.
+
+use crate::adapters::dynamodb::DynamoStore;
+use crate::adapters::secrets::{SecretSource, SecretsManager};
+use crate::adapters::sp_api::SpApiConnector;
+use crate::adapters::sqs::SqsStatusQueue;
+use crate::ports::{PipelineSettings, Ports, StatusQueue, SystemClock};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const TABLE_VAR: &str = "ORDERBRIDGE_TABLE";
+pub const STATUS_QUEUE_VAR: &str = "ORDERBRIDGE_STATUS_QUEUE_URL";
+pub const FIRST_CHECK_DELAY_VAR: &str = "ORDERBRIDGE_FIRST_STATUS_CHECK_SECS";
+pub const RECHECK_BASE_VAR: &str = "ORDERBRIDGE_PENDING_RECHECK_SECS";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is not a number of seconds: {value:?}")]
+    NotSeconds { name: &'static str, value: String },
+}
+
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
+}
+
+fn seconds(name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(value) => value
+            .trim()
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| ConfigError::NotSeconds { name, value }),
+    }
+}
+
+/// Pending-check timing from the environment, defaulting to [`PipelineSettings::default`].
+pub fn settings_from_env() -> Result<PipelineSettings, ConfigError> {
+    let defaults = PipelineSettings::default();
+    Ok(PipelineSettings {
+        first_status_check_delay: seconds(FIRST_CHECK_DELAY_VAR, defaults.first_status_check_delay)?,
+        pending_recheck_base: seconds(RECHECK_BASE_VAR, defaults.pending_recheck_base)?,
+        ..defaults
+    })
+}
+
+/// Ports over DynamoDB, SQS, Secrets Manager and the SP-API.
+pub fn aws_ports(
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    status_queue_url: &str,
+    settings: PipelineSettings,
+) -> Ports {
+    let secrets: Arc<dyn SecretSource> = Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk)));
+    let queue: Arc<dyn StatusQueue> =
+        Arc::new(SqsStatusQueue::new(aws_sdk_sqs::Client::new(sdk), status_queue_url));
+    ports_over(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table), queue, secrets, settings)
+}
+
+/// Ports over a given store, queue and secret source, with the SP-API as marketplace.
+pub fn ports_over(
+    store: DynamoStore,
+    status_queue: Arc<dyn StatusQueue>,
+    secrets: Arc<dyn SecretSource>,
+    settings: PipelineSettings,
+) -> Ports {
+    Ports {
+        accounts: Arc::new(store.clone()),
+        orders: Arc::new(store),
+        status_queue,
+        marketplaces: Arc::new(SpApiConnector::new(secrets)),
+        clock: Arc::new(SystemClock),
+        settings,
+    }
+}
+
+/// What a Lambda function's `main` calls once, before serving invocations.
+pub async fn lambda_ports_from_env() -> Result<Ports, ConfigError> {
+    let table = required(TABLE_VAR)?;
+    let queue_url = required(STATUS_QUEUE_VAR)?;
+    let settings = settings_from_env()?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Ok(aws_ports(&sdk, &table, &queue_url, settings))
+}
