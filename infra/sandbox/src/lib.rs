@@ -1,1 +1,199 @@
+//! A local stand-in for Amazon's Selling Partner API: Orders API 2026-01-01
+//! (`searchOrders`, `getOrder`), Orders v0 `confirmShipment` and a Login-with-Amazon
+//! token endpoint, serving simulated sellers and orders.
+//!
+//! It is written from the official models, independently of the project's client, so
+//! the project's tests catch client bugs rather than mirror them.
 
+mod api;
+mod codec;
+mod config;
+mod confirm;
+mod control;
+mod fake;
+mod generator;
+mod lwa;
+mod model;
+mod ratelimit;
+mod render;
+mod rng;
+mod search;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+pub use config::{GeneratorConfig, Quota, RateLimit, SandboxConfig};
+pub use model::{Confirmation, NewItem, NewOrder, SellerCredentials};
+
+use model::State;
+use render::Included;
+
+/// Handle to one simulated marketplace; clones share the same state.
+#[derive(Clone)]
+pub struct Sandbox {
+    inner: Arc<Mutex<State>>,
+}
+
+/// A sandbox served on `127.0.0.1`; the server stops when this is dropped.
+pub struct RunningSandbox {
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`, the SP-API endpoint.
+    pub base_url: String,
+    /// `base_url` + `/auth/o2/token`, the LWA endpoint.
+    pub token_url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Sandbox {
+    pub fn new(config: SandboxConfig) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(State::new(config))),
+        }
+    }
+
+    /// A poisoned lock only means a test panicked mid-call; the state is still usable.
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds the next seller (`SANDBOXSELLER1`, `SANDBOXSELLER2`, ...).
+    pub fn add_seller(&self) -> SellerCredentials {
+        self.state().add_seller()
+    }
+
+    pub fn sellers(&self) -> Vec<SellerCredentials> {
+        self.state().sellers.clone()
+    }
+
+    /// The HTTP API as an axum router (what `serve` runs).
+    pub fn router(&self) -> axum::Router {
+        api::router(self.clone())
+    }
+
+    /// Serves on `listener` until the future is dropped or its task aborted.
+    pub async fn serve(&self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        axum::serve(listener, self.router()).await
+    }
+
+    /// Binds `127.0.0.1:0` and serves in a background task.
+    pub async fn start(&self) -> std::io::Result<RunningSandbox> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let sandbox = self.clone();
+        let task = tokio::spawn(async move {
+            if let Err(e) = sandbox.serve(listener).await {
+                tracing::error!(error = %e, "sandbox server stopped");
+            }
+        });
+        let base_url = format!("http://{addr}");
+        Ok(RunningSandbox {
+            addr,
+            token_url: format!("{base_url}/auth/o2/token"),
+            base_url,
+            task,
+        })
+    }
+
+    /// Places an order now. Panics on an unknown seller or a zero item quantity.
+    pub fn create_order(&self, seller_id: &str, order: NewOrder) -> String {
+        self.state().create_order(seller_id, order, codec::now())
+    }
+
+    /// Places an order as if it had been created at `created` (e.g. older than the
+    /// search window lag).
+    pub fn create_order_at(
+        &self,
+        seller_id: &str,
+        order: NewOrder,
+        created: DateTime<Utc>,
+    ) -> String {
+        self.state()
+            .create_order(seller_id, order, created.trunc_subsecs(3))
+    }
+
+    /// `PENDING` -> `UNSHIPPED`; false if the order is unknown or not pending.
+    pub fn release_payment(&self, order_id: &str) -> bool {
+        self.state().release(order_id, codec::now())
+    }
+
+    /// -> `CANCELLED`; false if the order is unknown, shipped or already cancelled.
+    pub fn cancel(&self, order_id: &str) -> bool {
+        self.state().cancel(order_id, codec::now())
+    }
+
+    /// The order as `getOrder` returns it with every `includedData` section.
+    pub fn order_json(&self, order_id: &str) -> Option<serde_json::Value> {
+        let st = self.state();
+        st.order(order_id)
+            .map(|o| render::order(o, Included::all(), &st.config.currency))
+    }
+
+    /// All order ids, in creation order.
+    pub fn order_ids(&self) -> Vec<String> {
+        self.state().orders.iter().map(|o| o.id.clone()).collect()
+    }
+
+    /// `fulfillmentStatus`, e.g. `"UNSHIPPED"`.
+    pub fn order_status(&self, order_id: &str) -> Option<String> {
+        self.state()
+            .order(order_id)
+            .map(|o| o.status.as_str().to_string())
+    }
+
+    /// Accepted shipment confirmations (idempotent repeats are not included).
+    pub fn confirmations(&self) -> Vec<Confirmation> {
+        self.state().confirmations.clone()
+    }
+
+    /// Repeats of an already recorded confirmation that were answered 204 and ignored.
+    pub fn duplicate_confirmations(&self) -> u64 {
+        self.state().duplicate_confirmations
+    }
+
+    /// Requests received for `"searchOrders"`, `"getOrder"`, `"confirmShipment"` or
+    /// `"token"`, including refused ones (403, 400, 429).
+    pub fn request_count(&self, operation: &str) -> u64 {
+        self.state().request_count(operation)
+    }
+
+    /// Buyer names, emails, company names, phones and address lines of every order, for
+    /// asserting that none of them reaches a log.
+    pub fn buyer_field_values(&self) -> Vec<String> {
+        self.state().buyer_field_values()
+    }
+
+    /// One generator step at the current time (no-op without `config.generator`).
+    pub fn tick(&self) {
+        self.state().tick(codec::now());
+    }
+
+    /// Ticks periodically while `config.generator` is set; otherwise returns at once.
+    pub fn spawn_generator(&self) -> tokio::task::JoinHandle<()> {
+        let sandbox = self.clone();
+        let period = self.state().config.generator.as_ref().map(|g| {
+            g.new_order_every
+                .min(g.release_after)
+                .clamp(Duration::from_millis(50), Duration::from_secs(1))
+        });
+        tokio::spawn(async move {
+            let Some(period) = period else {
+                return;
+            };
+            let mut interval = tokio::time::interval(period);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                sandbox.tick();
+            }
+        })
+    }
+}

@@ -1,1 +1,72 @@
-fn main() {}
+//! `orderbridge-sandbox`: the marketplace sandbox as a standalone server.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use orderbridge_sandbox::{GeneratorConfig, Sandbox, SandboxConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "Local Amazon SP-API sandbox (orders, shipments, LWA tokens)"
+)]
+struct Args {
+    #[arg(long, default_value_t = 9100)]
+    port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    #[arg(long, default_value_t = 1)]
+    sellers: u32,
+    #[arg(long, default_value_t = 120)]
+    window_lag_secs: u64,
+    #[arg(long, default_value_t = 30)]
+    new_order_every_secs: u64,
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pending_percent: u8,
+    #[arg(long, default_value_t = 60)]
+    release_after_secs: u64,
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..=100))]
+    cancel_percent: u8,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let sandbox = Sandbox::new(SandboxConfig {
+        seed: args.seed,
+        window_lag: Duration::from_secs(args.window_lag_secs),
+        generator: Some(GeneratorConfig {
+            new_order_every: Duration::from_secs(args.new_order_every_secs.max(1)),
+            pending_percent: args.pending_percent,
+            release_after: Duration::from_secs(args.release_after_secs),
+            cancel_percent: args.cancel_percent,
+        }),
+        ..SandboxConfig::default()
+    });
+    for _ in 0..args.sellers.max(1) {
+        let s = sandbox.add_seller();
+        println!(
+            "seller seller_id={} client_id={} client_secret={} refresh_token={} marketplace_id={}",
+            s.seller_id, s.client_id, s.client_secret, s.refresh_token, s.marketplace_id
+        );
+    }
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("binding {}:{}", args.host, args.port))?;
+    let addr = listener.local_addr()?;
+    println!("base_url=http://{addr}");
+    println!("token_url=http://{addr}/auth/o2/token");
+    let _generator = sandbox.spawn_generator();
+    tracing::info!(%addr, "sandbox listening");
+    // Ctrl-C's default action ends the process; there is nothing to flush.
+    sandbox.serve(listener).await.context("serving")?;
+    Ok(())
+}

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{lagless, Harness};
-use orderbridge_sandbox::{GeneratorConfig, NewItem, NewOrder, Sandbox, SandboxConfig};
+use orderbridge_sandbox::{GeneratorConfig, NewOrder, Sandbox, SandboxConfig};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -178,5 +178,4 @@ async fn control_endpoints_drive_the_sandbox() {
 
     let confirmations = h.get("/_sandbox/confirmations", None, &[]).await;
     assert_eq!(confirmations.body, json!([]));
-    let _ = NewItem::new("unused", 1, 1);
 }

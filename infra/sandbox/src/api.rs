@@ -1,0 +1,269 @@
+//! HTTP routes of the SP-API subset, and the plumbing every operation shares: request
+//! counting, access-token check, throttling and the `x-amzn-*` headers.
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::codec::{self, Params};
+use crate::config::Quota;
+use crate::model::State as SandboxState;
+use crate::render::Included;
+use crate::{confirm, control, fake, lwa, search, Sandbox};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Op {
+    SearchOrders,
+    GetOrder,
+    ConfirmShipment,
+}
+
+impl Op {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Op::SearchOrders => "searchOrders",
+            Op::GetOrder => "getOrder",
+            Op::ConfirmShipment => "confirmShipment",
+        }
+    }
+
+    fn quota(self, st: &SandboxState) -> Quota {
+        let plan = st.config.rate_limit.unwrap_or_default();
+        match self {
+            Op::SearchOrders => plan.search_orders,
+            Op::GetOrder => plan.get_order,
+            Op::ConfirmShipment => plan.confirm_shipment,
+        }
+    }
+}
+
+/// An SP-API error, rendered as `{"errors":[{code, message, details?}]}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<String>,
+}
+
+impl ApiError {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "InvalidInput",
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "NotFound",
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    fn unauthorized(details: &str) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "Unauthorized",
+            message: "Access to requested resource is denied.".to_string(),
+            details: Some(details.to_string()),
+        }
+    }
+
+    fn quota_exceeded() -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "QuotaExceeded",
+            message: "You exceeded your quota for the requested resource.".to_string(),
+            details: None,
+        }
+    }
+
+    pub(crate) fn with_details(mut self, details: impl Into<String>) -> Self {
+        self.details = Some(details.into());
+        self
+    }
+
+    fn body(&self) -> Value {
+        let mut e = json!({ "code": self.code, "message": self.message });
+        if let Some(d) = &self.details {
+            e["details"] = Value::String(d.clone());
+        }
+        json!({ "errors": [e] })
+    }
+}
+
+/// Success: status plus optional JSON body.
+pub(crate) type ApiResult = Result<(StatusCode, Option<Value>), ApiError>;
+
+pub(crate) fn router(sandbox: Sandbox) -> Router {
+    Router::new()
+        .route("/auth/o2/token", post(lwa::token))
+        .route("/orders/2026-01-01/orders", get(search_orders))
+        .route("/orders/2026-01-01/orders/{order_id}", get(get_order))
+        .route(
+            "/orders/v0/orders/{order_id}/shipmentConfirmation",
+            post(confirm_shipment),
+        )
+        .merge(control::routes())
+        .fallback(unknown_route)
+        .with_state(sandbox)
+}
+
+async fn search_orders(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref());
+    call(&sb, Op::SearchOrders, &headers, |st, seller, now| {
+        search::search_orders(st, seller, &params, now)
+    })
+}
+
+async fn get_order(
+    State(sb): State<Sandbox>,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref());
+    call(&sb, Op::GetOrder, &headers, |st, seller, _now| {
+        let inc = included(&params)?;
+        let order = st
+            .seller_order(seller, &order_id)
+            .ok_or_else(|| ApiError::not_found(format!("Order {order_id} not found.")))?;
+        let body = json!({ "order": crate::render::order(order, inc, &st.config.currency) });
+        Ok((StatusCode::OK, Some(body)))
+    })
+}
+
+async fn confirm_shipment(
+    State(sb): State<Sandbox>,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    call(&sb, Op::ConfirmShipment, &headers, |st, seller, now| {
+        confirm::confirm_shipment(st, seller, &order_id, &body, now)
+    })
+}
+
+/// `includedData`, validated against the model's enum.
+pub(crate) fn included(params: &Params) -> Result<Included, ApiError> {
+    Included::parse(&params.list("includedData").unwrap_or_default())
+        .map_err(|bad| ApiError::invalid(format!("Invalid includedData value: {bad}.")))
+}
+
+/// Runs one SP-API operation under the state lock (never held across an await).
+fn call(
+    sb: &Sandbox,
+    op: Op,
+    headers: &HeaderMap,
+    f: impl FnOnce(&mut SandboxState, &str, DateTime<Utc>) -> ApiResult,
+) -> Response {
+    let now = codec::now();
+    let mut st = sb.state();
+    st.count(op.name());
+    let request_id = fake::request_id(&mut st.id_rng);
+    let quota = op.quota(&st);
+    let result = authenticate(&st, headers).and_then(|seller| {
+        let throttled = st.config.rate_limit.is_some()
+            && !st.buckets.try_take(&seller, op, quota, Instant::now());
+        if throttled {
+            tracing::warn!(operation = op.name(), seller_id = %seller, "throttled");
+            return Err(ApiError::quota_exceeded());
+        }
+        f(&mut st, &seller, now)
+    });
+    drop(st);
+    let (status, body) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            tracing::info!(
+                operation = op.name(),
+                status = e.status.as_u16(),
+                code = e.code,
+                "request refused"
+            );
+            (e.status, Some(e.body()))
+        }
+    };
+    let mut response = match body {
+        Some(v) => (status, Json(v)).into_response(),
+        None => status.into_response(),
+    };
+    set_header(&mut response, "x-amzn-requestid", &request_id);
+    set_header(
+        &mut response,
+        "x-amzn-ratelimit-limit",
+        &rate_string(quota.rate),
+    );
+    response
+}
+
+fn authenticate(st: &SandboxState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let token = headers
+        .get("x-amz-access-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::unauthorized("The request is missing the x-amz-access-token header.")
+        })?;
+    let issued = st.tokens.get(token).ok_or_else(|| {
+        ApiError::unauthorized("The access token you provided is revoked, malformed or invalid.")
+    })?;
+    if Instant::now() >= issued.expires {
+        return Err(ApiError::unauthorized(
+            "The access token you provided has expired.",
+        ));
+    }
+    Ok(issued.seller_id.clone())
+}
+
+/// `2.0`, `0.5`, `0.0056`: Amazon always shows at least one decimal.
+fn rate_string(rate: f64) -> String {
+    if rate.fract() == 0.0 {
+        format!("{rate:.1}")
+    } else {
+        format!("{rate}")
+    }
+}
+
+pub(crate) fn set_header(response: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(name), v);
+    }
+}
+
+async fn unknown_route(State(sb): State<Sandbox>) -> Response {
+    let request_id = fake::request_id(&mut sb.state().id_rng);
+    let e = ApiError::not_found("The requested resource does not exist.");
+    let mut response = (e.status, Json(e.body())).into_response();
+    set_header(&mut response, "x-amzn-requestid", &request_id);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate_string;
+
+    #[test]
+    fn rate_limit_header_matches_amazon_formatting() {
+        assert_eq!(rate_string(0.0056), "0.0056");
+        assert_eq!(rate_string(0.5), "0.5");
+        assert_eq!(rate_string(2.0), "2.0");
+    }
+}

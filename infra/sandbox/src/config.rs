@@ -1,0 +1,136 @@
+//! Knobs of the simulated marketplace.
+
+use std::time::Duration;
+
+/// Configuration of a [`crate::Sandbox`].
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// Seeds every generated id, name and decision (timestamps still follow the wall clock).
+    pub seed: u64,
+    /// How far `createdBefore`/`lastUpdatedBefore` must lie in the past (Amazon: 2 minutes).
+    /// Also the default end of a search window when no `...Before` is given.
+    pub window_lag: Duration,
+    /// Lifetime of LWA access tokens.
+    pub token_lifetime: Duration,
+    /// Marketplace of every seller added (default Amazon.de).
+    pub marketplace_id: String,
+    /// Currency of every amount.
+    pub currency: String,
+    /// Per-seller token buckets; `None` never throttles.
+    pub rate_limit: Option<RateLimit>,
+    /// Background order traffic for [`crate::Sandbox::tick`]; `None` makes `tick` a no-op.
+    pub generator: Option<GeneratorConfig>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            seed: 7,
+            window_lag: Duration::from_secs(120),
+            token_lifetime: Duration::from_secs(3600),
+            marketplace_id: "A1PA6795UKMFR9".to_string(),
+            currency: "EUR".to_string(),
+            rate_limit: None,
+            generator: None,
+        }
+    }
+}
+
+/// Rate (requests per second) and burst of one operation's usage plan.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quota {
+    pub rate: f64,
+    pub burst: u32,
+}
+
+impl Quota {
+    pub fn new(rate: f64, burst: u32) -> Self {
+        Self { rate, burst }
+    }
+}
+
+/// Usage plans per operation; also what `x-amzn-RateLimit-Limit` reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    pub search_orders: Quota,
+    pub get_order: Quota,
+    pub confirm_shipment: Quota,
+}
+
+impl RateLimit {
+    /// The same quota for every operation (handy in tests).
+    pub fn uniform(quota: Quota) -> Self {
+        Self {
+            search_orders: quota,
+            get_order: quota,
+            confirm_shipment: quota,
+        }
+    }
+}
+
+impl Default for RateLimit {
+    /// Amazon's documented default usage plans.
+    fn default() -> Self {
+        Self {
+            search_orders: Quota::new(0.0056, 20),
+            get_order: Quota::new(0.5, 30),
+            confirm_shipment: Quota::new(2.0, 10),
+        }
+    }
+}
+
+/// Simulated background traffic.
+#[derive(Clone, Debug)]
+pub struct GeneratorConfig {
+    /// Each seller receives one new order per interval.
+    pub new_order_every: Duration,
+    /// Share of new orders that start `PENDING` (payment not yet released).
+    pub pending_percent: u8,
+    /// Age at which an order's fate is decided: pending orders get released, unless the
+    /// order is cancelled (`cancel_percent`) instead.
+    pub release_after: Duration,
+    pub cancel_percent: u8,
+}
+
+impl Default for GeneratorConfig {
+    fn default() -> Self {
+        Self {
+            new_order_every: Duration::from_secs(30),
+            pending_percent: 50,
+            release_after: Duration::from_secs(60),
+            cancel_percent: 5,
+        }
+    }
+}
+
+/// Static facts about the marketplaces the sandbox knows by id.
+pub(crate) struct Marketplace {
+    pub name: &'static str,
+    pub country: &'static str,
+    pub domain: &'static str,
+}
+
+pub(crate) fn marketplace(id: &str) -> Marketplace {
+    let (name, country, domain) = match id {
+        "A1F83G8C2ARO7P" => ("Amazon.co.uk", "GB", "amazon.co.uk"),
+        "A13V1IB3VIYZZH" => ("Amazon.fr", "FR", "amazon.fr"),
+        "APJ6JRA9NG5V4" => ("Amazon.it", "IT", "amazon.it"),
+        "A1RKKUPIHCS9HS" => ("Amazon.es", "ES", "amazon.es"),
+        "A1805IZSGTT6HS" => ("Amazon.nl", "NL", "amazon.nl"),
+        "ATVPDKIKX0DER" => ("Amazon.com", "US", "amazon.com"),
+        _ => ("Amazon.de", "DE", "amazon.de"),
+    };
+    Marketplace {
+        name,
+        country,
+        domain,
+    }
+}
+
+/// Digits after the decimal point of a currency's amounts.
+pub(crate) fn minor_digits(currency: &str) -> u32 {
+    match currency {
+        "JPY" | "KRW" | "CLP" | "ISK" => 0,
+        _ => 2,
+    }
+}

@@ -1,0 +1,389 @@
+//! The sandbox's state: sellers, orders, tokens, confirmations and counters.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::SandboxConfig;
+use crate::fake;
+use crate::ratelimit::Buckets;
+use crate::rng::Rng;
+
+/// What a seller needs to call the sandbox, as a real seller would get from Seller Central.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellerCredentials {
+    pub seller_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+    pub marketplace_id: String,
+}
+
+/// An order to place; an empty `items` list gets random catalog items.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewOrder {
+    /// `true`: starts `PENDING` (payment not released, no buyer address yet).
+    #[serde(default)]
+    pub pending: bool,
+    #[serde(default)]
+    pub items: Vec<NewItem>,
+}
+
+impl NewOrder {
+    pub fn pending(items: Vec<NewItem>) -> Self {
+        Self {
+            pending: true,
+            items,
+        }
+    }
+
+    pub fn released(items: Vec<NewItem>) -> Self {
+        Self {
+            pending: false,
+            items,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewItem {
+    pub sku: String,
+    pub quantity: u32,
+    /// Unit price in minor units of the configured currency.
+    #[serde(alias = "unitPriceCents")]
+    pub unit_price_cents: i64,
+}
+
+impl NewItem {
+    pub fn new(sku: impl Into<String>, quantity: u32, unit_price_cents: i64) -> Self {
+        Self {
+            sku: sku.into(),
+            quantity,
+            unit_price_cents,
+        }
+    }
+}
+
+/// One accepted `confirmShipment` call (idempotent repeats are not recorded again).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Confirmation {
+    pub order_id: String,
+    pub marketplace_id: String,
+    pub package_reference_id: String,
+    pub carrier_code: String,
+    pub carrier_name: Option<String>,
+    pub shipping_method: Option<String>,
+    pub tracking_number: String,
+    pub ship_date: String,
+    /// `(orderItemId, quantity)`, in request order.
+    pub items: Vec<(String, u32)>,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Status {
+    PendingAvailability,
+    Pending,
+    Unshipped,
+    PartiallyShipped,
+    Shipped,
+    Cancelled,
+    Unfulfillable,
+}
+
+impl Status {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Status::PendingAvailability => "PENDING_AVAILABILITY",
+            Status::Pending => "PENDING",
+            Status::Unshipped => "UNSHIPPED",
+            Status::PartiallyShipped => "PARTIALLY_SHIPPED",
+            Status::Shipped => "SHIPPED",
+            Status::Cancelled => "CANCELLED",
+            Status::Unfulfillable => "UNFULFILLABLE",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        [
+            Status::PendingAvailability,
+            Status::Pending,
+            Status::Unshipped,
+            Status::PartiallyShipped,
+            Status::Shipped,
+            Status::Cancelled,
+            Status::Unfulfillable,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Item {
+    pub id: String,
+    pub sku: String,
+    pub title: String,
+    pub asin: String,
+    pub quantity: u32,
+    pub unit_cents: i64,
+    pub shipped: u32,
+}
+
+/// Personal data of an order's buyer; never logged.
+#[derive(Clone, Debug)]
+pub(crate) struct Buyer {
+    pub name: String,
+    pub email: String,
+    pub company: Option<String>,
+    pub address_line1: String,
+    pub address_line2: Option<String>,
+    pub city: String,
+    pub postal_code: String,
+    pub state_or_region: Option<String>,
+    pub country_code: String,
+    pub phone: String,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Package {
+    pub reference_id: String,
+    pub created: DateTime<Utc>,
+    pub carrier: String,
+    pub shipping_service: Option<String>,
+    pub tracking_number: String,
+    pub ship_time: DateTime<Utc>,
+    pub items: Vec<(String, u32)>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Order {
+    pub id: String,
+    pub seller_id: String,
+    pub marketplace_id: String,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub status: Status,
+    /// Payment released: buyer, recipient and payment are visible.
+    pub released: bool,
+    pub items: Vec<Item>,
+    pub buyer: Buyer,
+    pub packages: Vec<Package>,
+    /// The generator has already decided this order's fate (release/cancel).
+    pub settled: bool,
+}
+
+impl Order {
+    pub(crate) fn total_cents(&self) -> i64 {
+        self.items
+            .iter()
+            .map(|i| i.unit_cents * i64::from(i.quantity))
+            .sum()
+    }
+}
+
+pub(crate) struct IssuedToken {
+    pub seller_id: String,
+    pub expires: Instant,
+}
+
+pub(crate) struct State {
+    pub config: SandboxConfig,
+    pub sellers: Vec<SellerCredentials>,
+    pub orders: Vec<Order>,
+    index: HashMap<String, usize>,
+    pub tokens: HashMap<String, IssuedToken>,
+    pub confirmations: Vec<Confirmation>,
+    pub duplicate_confirmations: u64,
+    request_counts: HashMap<String, u64>,
+    /// Order ids, items and buyers.
+    pub order_rng: Rng,
+    /// Access tokens and request ids.
+    pub id_rng: Rng,
+    /// Generator decisions.
+    pub gen_rng: Rng,
+    pub buckets: Buckets,
+    pub next_generated_at: Option<DateTime<Utc>>,
+}
+
+impl State {
+    pub(crate) fn new(config: SandboxConfig) -> Self {
+        let seed = config.seed;
+        Self {
+            config,
+            sellers: Vec::new(),
+            orders: Vec::new(),
+            index: HashMap::new(),
+            tokens: HashMap::new(),
+            confirmations: Vec::new(),
+            duplicate_confirmations: 0,
+            request_counts: HashMap::new(),
+            order_rng: Rng::stream(seed, 1),
+            id_rng: Rng::stream(seed, 2),
+            gen_rng: Rng::stream(seed, 3),
+            buckets: Buckets::default(),
+            next_generated_at: None,
+        }
+    }
+
+    pub(crate) fn add_seller(&mut self) -> SellerCredentials {
+        let n = self.sellers.len() + 1;
+        let creds = SellerCredentials {
+            seller_id: format!("SANDBOXSELLER{n}"),
+            client_id: format!("amzn1.application-oa2-client.sandbox{n}"),
+            client_secret: format!("amzn1.oa2-cs.v1.sandbox{n}-{:016x}", self.config.seed),
+            refresh_token: format!("Atzr|IwEBIsandbox-refresh-{n}"),
+            marketplace_id: self.config.marketplace_id.clone(),
+        };
+        self.sellers.push(creds.clone());
+        creds
+    }
+
+    pub(crate) fn seller(&self, seller_id: &str) -> Option<&SellerCredentials> {
+        self.sellers.iter().find(|s| s.seller_id == seller_id)
+    }
+
+    pub(crate) fn count(&mut self, operation: &str) {
+        *self
+            .request_counts
+            .entry(operation.to_string())
+            .or_default() += 1;
+    }
+
+    pub(crate) fn request_count(&self, operation: &str) -> u64 {
+        self.request_counts.get(operation).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn order(&self, id: &str) -> Option<&Order> {
+        self.index.get(id).map(|&i| &self.orders[i])
+    }
+
+    pub(crate) fn order_mut(&mut self, id: &str) -> Option<&mut Order> {
+        self.index.get(id).map(|&i| &mut self.orders[i])
+    }
+
+    /// The order if it exists and belongs to `seller_id` (others' orders look nonexistent).
+    pub(crate) fn seller_order(&self, seller_id: &str, id: &str) -> Option<&Order> {
+        self.order(id).filter(|o| o.seller_id == seller_id)
+    }
+
+    /// Places an order. Panics on an unknown seller or a zero quantity: both are test bugs.
+    pub(crate) fn create_order(
+        &mut self,
+        seller_id: &str,
+        new: NewOrder,
+        created: DateTime<Utc>,
+    ) -> String {
+        let marketplace_id = self
+            .seller(seller_id)
+            .unwrap_or_else(|| panic!("unknown seller {seller_id}"))
+            .marketplace_id
+            .clone();
+        assert!(
+            new.items.iter().all(|i| i.quantity > 0),
+            "order item quantities must be positive"
+        );
+        let id = loop {
+            let id = fake::order_id(&mut self.order_rng);
+            if !self.index.contains_key(&id) {
+                break id;
+            }
+        };
+        let wanted = if new.items.is_empty() {
+            fake::random_items(&mut self.order_rng)
+        } else {
+            new.items
+        };
+        let mut items: Vec<Item> = Vec::with_capacity(wanted.len());
+        for w in wanted {
+            let item_id = loop {
+                let item_id = fake::order_item_id(&mut self.order_rng);
+                if items.iter().all(|i| i.id != item_id) {
+                    break item_id;
+                }
+            };
+            items.push(Item {
+                id: item_id,
+                title: fake::title(&w.sku),
+                asin: fake::asin(&w.sku),
+                sku: w.sku,
+                quantity: w.quantity,
+                unit_cents: w.unit_price_cents,
+                shipped: 0,
+            });
+        }
+        let buyer = fake::buyer(&mut self.order_rng, &marketplace_id);
+        let order = Order {
+            id: id.clone(),
+            seller_id: seller_id.to_string(),
+            marketplace_id,
+            created,
+            updated: created,
+            status: if new.pending {
+                Status::Pending
+            } else {
+                Status::Unshipped
+            },
+            released: !new.pending,
+            items,
+            buyer,
+            packages: Vec::new(),
+            settled: false,
+        };
+        self.index.insert(id.clone(), self.orders.len());
+        self.orders.push(order);
+        tracing::info!(order_id = %id, seller_id, pending = new.pending, "order placed");
+        id
+    }
+
+    pub(crate) fn release(&mut self, id: &str, now: DateTime<Utc>) -> bool {
+        let Some(order) = self.order_mut(id) else {
+            return false;
+        };
+        if !matches!(order.status, Status::Pending | Status::PendingAvailability) {
+            return false;
+        }
+        order.status = Status::Unshipped;
+        order.released = true;
+        order.updated = now;
+        tracing::info!(order_id = %id, "payment released");
+        true
+    }
+
+    pub(crate) fn cancel(&mut self, id: &str, now: DateTime<Utc>) -> bool {
+        let Some(order) = self.order_mut(id) else {
+            return false;
+        };
+        if matches!(order.status, Status::Shipped | Status::Cancelled) {
+            return false;
+        }
+        order.status = Status::Cancelled;
+        order.updated = now;
+        tracing::info!(order_id = %id, "order cancelled");
+        true
+    }
+
+    /// Every buyer value that could reach a client, for no-PII-in-logs assertions.
+    pub(crate) fn buyer_field_values(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for o in &self.orders {
+            let b = &o.buyer;
+            let values = [
+                Some(&b.name),
+                Some(&b.email),
+                b.company.as_ref(),
+                Some(&b.address_line1),
+                b.address_line2.as_ref(),
+                Some(&b.phone),
+            ];
+            for v in values.into_iter().flatten() {
+                if !out.contains(v) {
+                    out.push(v.clone());
+                }
+            }
+        }
+        out
+    }
+}

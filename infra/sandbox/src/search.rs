@@ -1,0 +1,295 @@
+//! `searchOrders`: window validation, filtering and stable pagination.
+//!
+//! A `nextToken` carries the whole search window plus the sort key of the last order
+//! returned, so paging is a pure function of the token: an order updated while a client
+//! pages simply leaves this window (its new `lastUpdatedTime` lies after the window's end,
+//! which is at least `window_lag` in the past) and shows up in a later search.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::api::{included, ApiError, ApiResult};
+use crate::codec::{base64_decode, base64_encode, parse_time, timestamp, Params};
+use crate::model::{Order, State, Status};
+use crate::render;
+
+/// Makes every token start with `+/+/`: real tokens contain `+`, `/` and `=`, so a client
+/// that forgets to percent-encode them fails here as it would against Amazon.
+const TOKEN_MAGIC: [u8; 3] = [0xfb, 0xff, 0xbf];
+const TOKEN_TTL_HOURS: i64 = 24;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum Mode {
+    #[serde(rename = "c")]
+    Created,
+    #[serde(rename = "u")]
+    Updated,
+}
+
+impl Mode {
+    /// (after, before) parameter names.
+    fn params(self) -> (&'static str, &'static str) {
+        match self {
+            Mode::Created => ("createdAfter", "createdBefore"),
+            Mode::Updated => ("lastUpdatedAfter", "lastUpdatedBefore"),
+        }
+    }
+
+    fn other(self) -> Mode {
+        match self {
+            Mode::Created => Mode::Updated,
+            Mode::Updated => Mode::Created,
+        }
+    }
+
+    fn key(self, o: &Order) -> DateTime<Utc> {
+        match self {
+            Mode::Created => o.created,
+            Mode::Updated => o.updated,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Window {
+    m: Mode,
+    a: DateTime<Utc>,
+    b: DateTime<Utc>,
+    /// marketplaceIds, fulfillmentStatuses, fulfilledBy (empty = no filter).
+    mk: Vec<String>,
+    fs: Vec<String>,
+    fb: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PageToken {
+    s: String,
+    w: Window,
+    /// Sort key (time, orderId) of the last order already returned.
+    t: DateTime<Utc>,
+    o: String,
+    /// Issued at, for the 24 h expiry.
+    i: DateTime<Utc>,
+}
+
+pub(crate) fn search_orders(
+    st: &State,
+    seller_id: &str,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> ApiResult {
+    let inc = included(params)?;
+    let max = match params.one("maxResultsPerPage") {
+        None => 100,
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid("maxResultsPerPage must be an integer between 1 and 100.")
+            })?,
+    };
+    let (window, cursor) = match params.one("paginationToken") {
+        Some(raw) => {
+            let token = decode_token(raw, seller_id, now)?;
+            check_repeated_filters(params, &token.w)?;
+            (token.w, Some((token.t, token.o)))
+        }
+        None => (window_from(st, seller_id, params, now)?, None),
+    };
+
+    let mode = window.m;
+    let mut hits: Vec<&Order> = st
+        .orders
+        .iter()
+        .filter(|o| {
+            let key = mode.key(o);
+            o.seller_id == seller_id
+                && window.mk.contains(&o.marketplace_id)
+                && key >= window.a
+                && key <= window.b
+                && (window.fs.is_empty() || window.fs.iter().any(|s| s == o.status.as_str()))
+                && (window.fb.is_empty() || window.fb.iter().any(|f| f == "MERCHANT"))
+                && cursor
+                    .as_ref()
+                    .is_none_or(|(t, id)| (key, o.id.as_str()) > (*t, id.as_str()))
+        })
+        .collect();
+    hits.sort_by(|x, y| (mode.key(x), &x.id).cmp(&(mode.key(y), &y.id)));
+    let more = hits.len() > max;
+    hits.truncate(max);
+
+    let orders: Vec<Value> = hits
+        .iter()
+        .map(|o| render::order(o, inc, &st.config.currency))
+        .collect();
+    let mut body = json!({ "orders": orders });
+    if let (true, Some(last)) = (more, hits.last()) {
+        let token = PageToken {
+            s: seller_id.to_string(),
+            t: mode.key(last),
+            o: last.id.clone(),
+            i: now,
+            w: window.clone(),
+        };
+        body["pagination"] = json!({ "nextToken": encode_token(&token) });
+    }
+    body[mode.params().1] = Value::String(timestamp(window.b));
+    tracing::info!(
+        seller_id,
+        returned = hits.len(),
+        more,
+        "searchOrders answered"
+    );
+    Ok((StatusCode::OK, Some(body)))
+}
+
+fn window_from(
+    st: &State,
+    seller_id: &str,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<Window, ApiError> {
+    let mode = match (params.has("createdAfter"), params.has("lastUpdatedAfter")) {
+        (true, false) => Mode::Created,
+        (false, true) => Mode::Updated,
+        _ => {
+            return Err(ApiError::invalid(
+                "Exactly one of createdAfter and lastUpdatedAfter must be provided.",
+            ))
+        }
+    };
+    let (after_name, before_name) = mode.params();
+    let other_before = mode.other().params().1;
+    if params.has(other_before) {
+        return Err(ApiError::invalid(format!(
+            "{other_before} cannot be combined with {after_name}."
+        )));
+    }
+    let after = time_param(params, after_name)?.unwrap_or(now);
+    let lag = Duration::from_std(st.config.window_lag).unwrap_or(Duration::zero());
+    let latest = now - lag;
+    let before = match time_param(params, before_name)? {
+        None => latest,
+        Some(b) if b > latest => {
+            return Err(ApiError::invalid(format!(
+                "{before_name} must be at least {} seconds before the time of the request.",
+                lag.num_seconds()
+            )))
+        }
+        Some(b) if b < after => {
+            return Err(ApiError::invalid(format!(
+                "{before_name} must be equal to or after {after_name}."
+            )))
+        }
+        Some(b) => b,
+    };
+    let mk = match params.list("marketplaceIds") {
+        // Optional in the model; defaults to the seller's marketplace.
+        None => vec![st
+            .seller(seller_id)
+            .map(|s| s.marketplace_id.clone())
+            .unwrap_or_default()],
+        Some(ids) if ids.is_empty() || ids.len() > 50 => {
+            return Err(ApiError::invalid(
+                "marketplaceIds must contain between 1 and 50 marketplace ids.",
+            ))
+        }
+        Some(ids) => ids,
+    };
+    let fs = params.list("fulfillmentStatuses").unwrap_or_default();
+    if let Some(bad) = fs.iter().find(|s| Status::parse(s).is_none()) {
+        return Err(ApiError::invalid(format!(
+            "Invalid fulfillmentStatuses value: {bad}."
+        )));
+    }
+    let fb = params.list("fulfilledBy").unwrap_or_default();
+    if let Some(bad) = fb
+        .iter()
+        .find(|s| !matches!(s.as_str(), "MERCHANT" | "AMAZON"))
+    {
+        return Err(ApiError::invalid(format!(
+            "Invalid fulfilledBy value: {bad}."
+        )));
+    }
+    Ok(Window {
+        m: mode,
+        a: after,
+        b: before,
+        mk,
+        fs,
+        fb,
+    })
+}
+
+fn time_param(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+    params
+        .one(name)
+        .map(|raw| {
+            parse_time(raw)
+                .ok_or_else(|| ApiError::invalid(format!("{name} must be an ISO 8601 date-time.")))
+        })
+        .transpose()
+}
+
+/// The token implies the original filters; repeating them is fine, changing them is not.
+fn check_repeated_filters(params: &Params, w: &Window) -> Result<(), ApiError> {
+    let mismatch = |name: &str| {
+        ApiError::invalid(format!(
+            "{name} does not match the request that issued the paginationToken."
+        ))
+    };
+    let (after_name, before_name) = w.m.params();
+    let (other_after, other_before) = w.m.other().params();
+    for name in [other_after, other_before] {
+        if params.has(name) {
+            return Err(mismatch(name));
+        }
+    }
+    if time_param(params, after_name)?.is_some_and(|a| a != w.a) {
+        return Err(mismatch(after_name));
+    }
+    if time_param(params, before_name)?.is_some_and(|b| b != w.b) {
+        return Err(mismatch(before_name));
+    }
+    for (name, expected) in [
+        ("marketplaceIds", &w.mk),
+        ("fulfillmentStatuses", &w.fs),
+        ("fulfilledBy", &w.fb),
+    ] {
+        if let Some(mut given) = params.list(name) {
+            let mut expected = expected.clone();
+            given.sort();
+            given.dedup();
+            expected.sort();
+            expected.dedup();
+            if given != expected {
+                return Err(mismatch(name));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn encode_token(token: &PageToken) -> String {
+    let mut bytes = TOKEN_MAGIC.to_vec();
+    bytes.extend(serde_json::to_vec(token).expect("page token serializes"));
+    base64_encode(&bytes)
+}
+
+fn decode_token(raw: &str, seller_id: &str, now: DateTime<Utc>) -> Result<PageToken, ApiError> {
+    let invalid = || ApiError::invalid("Invalid paginationToken.");
+    let bytes = base64_decode(raw).ok_or_else(invalid)?;
+    let json = bytes.strip_prefix(&TOKEN_MAGIC[..]).ok_or_else(invalid)?;
+    let token: PageToken = serde_json::from_slice(json).map_err(|_| invalid())?;
+    if token.s != seller_id {
+        return Err(invalid());
+    }
+    if now - token.i > Duration::hours(TOKEN_TTL_HOURS) {
+        return Err(ApiError::invalid("The paginationToken has expired."));
+    }
+    Ok(token)
+}
