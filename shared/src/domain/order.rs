@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum OrderStatus {
     Pending,
     Deliverable,
@@ -371,3 +371,7 @@ impl SalesOrder {
         self.lines.iter().map(|l| l.quantity).sum()
     }
 }
+
+#[cfg(test)]
+#[path = "order_tests.rs"]
+mod tests;

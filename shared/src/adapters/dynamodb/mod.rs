@@ -276,7 +276,8 @@ impl OrderStore for DynamoStore {
         )
         .await
         .map_err(|e| match e {
-            // Both guards failing mean the same thing here: someone recorded a package meanwhile.
+            // The order's guard failing is a Conflict (changed meanwhile); the package's guard
+            // failing means that package number is taken.
             StoreError::NotInExpectedState { what } => StoreError::AlreadyExists { what },
             other => other,
         })
