@@ -335,12 +335,14 @@ impl SalesOrder {
         if !matches!(self.status(), OrderStatus::Deliverable | OrderStatus::PartiallyShipped) {
             return Err(self.refuse("confirm a shipment"));
         }
+        let mut lines = self.lines.clone();
         for shipped in &package.lines {
-            let line = self.lines.iter_mut().find(|l| l.item_id == shipped.item_id).ok_or_else(|| {
+            let line = lines.iter_mut().find(|l| l.item_id == shipped.item_id).ok_or_else(|| {
                 TransitionError::UnknownItem { order: self.key.clone(), item: shipped.item_id.clone() }
             })?;
             line.quantity_confirmed = (line.quantity_confirmed + shipped.quantity).min(line.quantity);
         }
+        self.lines = lines;
         let complete = self.lines.iter().all(|l| l.quantity_confirmed >= l.quantity);
         let state = std::mem::replace(&mut self.state, OrderState::Pending);
         self.state = match state {

@@ -262,7 +262,8 @@ mod tests {
 
     #[test]
     fn malformed_orders_are_rejected_naming_the_field() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        type Breakage = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(&str, Breakage)> = vec![
             ("orderItems[0].quantityOrdered", Box::new(|o| o["orderItems"][0]["quantityOrdered"] = json!(-1))),
             ("currencyCode", Box::new(|o| o["proceeds"]["grandTotal"]["currencyCode"] = json!("XXX"))),
             ("createdTime", Box::new(|o| o["createdTime"] = json!("yesterday"))),
