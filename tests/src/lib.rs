@@ -1,1 +1,251 @@
+//! Test harness: a marketplace sandbox, a table and a status queue on moto (or the embedded
+//! store), a connected account, and the real handlers fed real event payloads.
 
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use orderbridge::adapters::dynamodb::{schema, DynamoStore};
+use orderbridge::adapters::secrets::{SecretSource, SecretsManager};
+use orderbridge::adapters::sqs::SqsStatusQueue;
+use orderbridge::domain::account::AmazonSettings;
+use orderbridge::domain::{AccountId, AccountSettings, MarketplaceAccount, OrderKey, SalesOrder};
+use orderbridge::handlers::{self, HandlerError};
+use orderbridge::ports::{PipelineSettings, Ports};
+use orderbridge::usecases::import::ImportReport;
+use orderbridge::{wiring, Deadline};
+use orderbridge_sandbox::{NewItem, NewOrder, RunningSandbox, Sandbox, SandboxConfig, SellerCredentials};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use orderbridge_cli::embedded::EmbeddedStore;
+
+/// The moto server the test command started (`scripts/test`).
+pub fn moto_url() -> String {
+    std::env::var("ORDERBRIDGE_TEST_MOTO_URL").expect(
+        "ORDERBRIDGE_TEST_MOTO_URL is not set: run the tests through scripts/test, which starts moto",
+    )
+}
+
+/// A name no other test in this run uses.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{}-{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+pub async fn sdk_config(endpoint_url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint_url)
+        .region(Region::new("eu-central-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// A fresh orders table on moto.
+pub async fn moto_table() -> DynamoStore {
+    let sdk = sdk_config(&moto_url()).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = unique("orders");
+    schema::create_table_if_missing(&client, &table).await.expect("create table on moto");
+    DynamoStore::new(client, table)
+}
+
+/// The real EventBridge payload of the import schedule, as in `events/`.
+pub fn scheduled_event() -> Value {
+    serde_json::from_str(include_str!("../../events/import-scheduled.json")).unwrap()
+}
+
+pub fn item(sku: &str, quantity: u32, cents: i64) -> NewItem {
+    NewItem::new(sku, quantity, cents)
+}
+
+/// Everything of one pipeline: the sandbox with one seller, moto table/queue/secret, the
+/// account connected, and the ports the functions would build in Lambda.
+pub struct Pipeline {
+    pub sandbox: Sandbox,
+    pub marketplace: RunningSandbox,
+    pub seller: SellerCredentials,
+    pub account: AccountId,
+    pub store: DynamoStore,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub ports: Ports,
+}
+
+impl Pipeline {
+    pub async fn on_moto() -> Self {
+        Self::on_moto_with(SandboxConfig { window_lag: Duration::ZERO, ..Default::default() }).await
+    }
+
+    pub async fn on_moto_with(config: SandboxConfig) -> Self {
+        let sdk = sdk_config(&moto_url()).await;
+        let store = moto_table().await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique("status"))
+            .send()
+            .await
+            .expect("create queue on moto")
+            .queue_url
+            .expect("queue url");
+        let sandbox = Sandbox::new(config);
+        let marketplace = sandbox.start().await.expect("start sandbox");
+        let seller = sandbox.add_seller();
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        let secret_id = format!("orderbridge/{}", unique("seller"));
+        secrets
+            .create_secret()
+            .name(&secret_id)
+            .secret_string(
+                json!({"client_id": seller.client_id, "client_secret": seller.client_secret, "refresh_token": seller.refresh_token})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .expect("create secret on moto");
+        let secret_source: Arc<dyn SecretSource> = Arc::new(SecretsManager::new(secrets));
+        let settings = PipelineSettings { first_status_check_delay: Duration::ZERO, ..Default::default() };
+        let ports = wiring::ports_over(
+            store.clone(),
+            Arc::new(SqsStatusQueue::new(sqs.clone(), &queue_url)),
+            secret_source,
+            settings,
+        );
+        let account = AccountId::parse("amazon-de").unwrap();
+        ports
+            .accounts
+            .put_account(&MarketplaceAccount {
+                id: account.clone(),
+                enabled: true,
+                settings: AccountSettings::Amazon(AmazonSettings {
+                    api_base_url: marketplace.base_url.clone(),
+                    token_url: marketplace.token_url.clone(),
+                    credentials_secret: secret_id,
+                    marketplace_ids: vec![seller.marketplace_id.clone()],
+                    window_lag_secs: 0,
+                    overlap_secs: 60,
+                    initial_lookback_hours: 1,
+                }),
+            })
+            .await
+            .unwrap();
+        Self { sandbox, marketplace, seller, account, store, sqs, queue_url, ports }
+    }
+
+    /// An order placed a little while ago (so the import window, ending at "now" in whole
+    /// seconds, already holds it).
+    pub fn place(&self, order: NewOrder) -> String {
+        self.sandbox.create_order_at(&self.seller.seller_id, order, chrono::Utc::now() - chrono::Duration::seconds(30))
+    }
+
+    pub fn key(&self, order_id: &str) -> OrderKey {
+        OrderKey::new(
+            orderbridge::domain::Marketplace::Amazon,
+            self.account.clone(),
+            orderbridge::domain::MarketplaceOrderId::parse(order_id).unwrap(),
+        )
+    }
+
+    pub async fn order(&self, order_id: &str) -> SalesOrder {
+        use orderbridge::ports::OrderStore;
+        self.store.get_order(&self.key(order_id)).await.unwrap().unwrap_or_else(|| panic!("order {order_id} not stored"))
+    }
+
+    pub async fn import(&self) -> Result<ImportReport, HandlerError> {
+        handlers::import::handle(&self.ports, scheduled_event(), Deadline::unlimited()).await
+    }
+
+    pub async fn import_event(&self, event: Value) -> Result<ImportReport, HandlerError> {
+        handlers::import::handle(&self.ports, event, Deadline::unlimited()).await
+    }
+
+    /// Receives every visible message of the status queue as Lambda's SQS event source would
+    /// deliver it (and deletes it from the queue, as Lambda does after the handler returns).
+    pub async fn status_messages(&self) -> Vec<SqsMessage> {
+        let mut messages = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+                .send()
+                .await
+                .expect("receive from moto");
+            let received = out.messages.unwrap_or_default();
+            if received.is_empty() {
+                return messages;
+            }
+            for m in received {
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete from moto");
+                messages.push(lambda_message(&m));
+            }
+        }
+    }
+
+    pub async fn run_status(&self, messages: Vec<SqsMessage>) -> SqsBatchResponse {
+        handlers::status::handle(&self.ports, sqs_event(messages), Deadline::unlimited()).await
+    }
+
+    /// Delivers what is on the status queue to the status function until it is empty (delayed
+    /// re-checks aside, which moto holds back like SQS).
+    pub async fn drain_status_queue(&self) -> usize {
+        let mut delivered = 0;
+        loop {
+            let messages = self.status_messages().await;
+            if messages.is_empty() {
+                return delivered;
+            }
+            delivered += messages.len();
+            let response = self.run_status(messages).await;
+            assert!(response.batch_item_failures.is_empty(), "status checks failed: {:?}", response.batch_item_failures);
+        }
+    }
+
+    pub async fn shipment(&self, event: Value) -> Result<handlers::shipment::ShipmentResponse, HandlerError> {
+        handlers::shipment::handle(&self.ports, event, Deadline::unlimited()).await
+    }
+}
+
+/// An SQS message as the Lambda event source hands it over.
+pub fn lambda_message(m: &aws_sdk_sqs::types::Message) -> SqsMessage {
+    let mut message = SqsMessage::default();
+    message.message_id = m.message_id.clone();
+    message.receipt_handle = m.receipt_handle.clone();
+    message.body = m.body.clone();
+    message.md5_of_body = m.md5_of_body.clone();
+    message.event_source = Some("aws:sqs".into());
+    message.aws_region = Some("eu-central-1".into());
+    message.attributes = m
+        .attributes
+        .as_ref()
+        .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect())
+        .unwrap_or_else(HashMap::new);
+    message
+}
+
+pub fn sqs_event(messages: Vec<SqsMessage>) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = messages;
+    event
+}
+
+/// A status message body as the import function writes it.
+pub fn message_with_body(id: &str, body: &str) -> SqsMessage {
+    let mut message = SqsMessage::default();
+    message.message_id = Some(id.to_string());
+    message.body = Some(body.to_string());
+    message.event_source = Some("aws:sqs".into());
+    message
+}

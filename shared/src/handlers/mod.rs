@@ -35,7 +35,8 @@ fn parse_console_event<T: DeserializeOwned>(
             message: format!("expected a JSON object, got {}", kind_of(&event)),
         });
     }
-    serde_json::from_value(event)
+    // The path names the offending field even for nested values ("record_shipment.ship_date").
+    serde_path_to_error::deserialize(event)
         .map_err(|e| HandlerError::BadEvent { function, message: e.to_string() })
 }
 

@@ -148,24 +148,27 @@ async fn store_change(
         marketplace_order_id: order.id.clone(),
         attempt: 0,
     };
-    if fresh.status() == OrderStatus::Pending {
-        // Queued before the insert: a crash between the two leaves a harmless extra check,
-        // never a Pending order that nobody looks at again.
-        ports.status_queue.enqueue(&check, ports.settings.first_status_check_delay).await?;
-        summary.status_checks_queued += 1;
-    }
-    match ports.orders.insert_order(&fresh).await {
-        Ok(()) => {
-            tracing::info!(order = %fresh.key, status = %fresh.status(), "sales order created");
-            match fresh.status() {
-                OrderStatus::Pending => summary.created_pending += 1,
-                OrderStatus::Cancelled => summary.created_cancelled += 1,
-                _ => summary.created_deliverable += 1,
-            }
-            return Ok(());
+    if ports.orders.get_order(&fresh.key).await?.is_none() {
+        if fresh.status() == OrderStatus::Pending {
+            // Queued before the insert: a crash between the two leaves a harmless extra
+            // check, never a Pending order that nobody looks at again.
+            ports.status_queue.enqueue(&check, ports.settings.first_status_check_delay).await?;
+            summary.status_checks_queued += 1;
         }
-        Err(StoreError::AlreadyExists { .. }) => {}
-        Err(error) => return Err(error.into()),
+        match ports.orders.insert_order(&fresh).await {
+            Ok(()) => {
+                tracing::info!(order = %fresh.key, status = %fresh.status(), "sales order created");
+                match fresh.status() {
+                    OrderStatus::Pending => summary.created_pending += 1,
+                    OrderStatus::Cancelled => summary.created_cancelled += 1,
+                    _ => summary.created_deliverable += 1,
+                }
+                return Ok(());
+            }
+            // A concurrent run created it first: treat it as a stored order below.
+            Err(StoreError::AlreadyExists { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
     }
     for _ in 0..CONFLICT_RETRIES {
         let Some(mut stored) = ports.orders.get_order(&fresh.key).await? else {
