@@ -8,8 +8,8 @@ use orderbridge::adapters::local::InProcessQueue;
 use orderbridge::adapters::secrets::{InMemorySecrets, SecretSource, SecretsManager};
 use orderbridge::domain::account::AmazonSettings;
 use orderbridge::domain::{
-    AccountId, AccountSettings, MarketplaceAccount, MarketplaceOrderId, OrderKey, OrderStatus,
-    PackageLine, ShipmentRequest,
+    AccountId, AccountSettings, MarketplaceAccount, MarketplaceOrderId, OrderKey, OrderStatus, PackageLine,
+    ShipmentRequest,
 };
 use orderbridge::ports::{PipelineSettings, Ports};
 use orderbridge::usecases::shipment;
@@ -42,7 +42,8 @@ impl Session {
                 let embedded = EmbeddedStore::start(Some(path)).await?;
                 let store = embedded.orders_table(LOCAL_TABLE).await?;
                 let secrets: Arc<dyn SecretSource> = Arc::new(InMemorySecrets::new());
-                let ports = wiring::ports_over(store.clone(), Arc::new(InProcessQueue::new()), secrets, settings);
+                let ports =
+                    wiring::ports_over(store.clone(), Arc::new(InProcessQueue::new()), secrets, settings);
                 Ok(Self { ports, store, embedded: Some(embedded) })
             }
             StoreTarget::Table { name, endpoint_url } => {
@@ -55,7 +56,8 @@ impl Session {
                     Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk)));
                 // The command line records shipments and manages accounts; it never queues status
                 // checks, so an in-process queue is enough here.
-                let ports = wiring::ports_over(store.clone(), Arc::new(InProcessQueue::new()), secrets, settings);
+                let ports =
+                    wiring::ports_over(store.clone(), Arc::new(InProcessQueue::new()), secrets, settings);
                 Ok(Self { ports, store, embedded: None })
             }
         }
@@ -68,7 +70,9 @@ impl Session {
     }
 
     pub async fn init_table(&self) -> Result<bool> {
-        schema::create_table_if_missing(self.store.client(), self.store.table()).await.map_err(anyhow::Error::msg)
+        schema::create_table_if_missing(self.store.client(), self.store.table())
+            .await
+            .map_err(anyhow::Error::msg)
     }
 
     pub async fn add_account(&self, account: &MarketplaceAccount) -> Result<()> {
@@ -96,7 +100,12 @@ impl Session {
     }
 
     pub async fn order_key(&self, account: &AccountId, order: &str) -> Result<OrderKey> {
-        let found = self.ports.accounts.get_account(account).await?.with_context(|| format!("no account {account}"))?;
+        let found = self
+            .ports
+            .accounts
+            .get_account(account)
+            .await?
+            .with_context(|| format!("no account {account}"))?;
         Ok(OrderKey::new(found.marketplace(), found.id, MarketplaceOrderId::parse(order)?))
     }
 
@@ -141,7 +150,8 @@ pub fn amazon_account(
 
 /// `ITEM:QTY` from the command line.
 pub fn parse_package_line(value: &str) -> Result<PackageLine> {
-    let (item, quantity) = value.split_once(':').with_context(|| format!("{value:?}: expected ITEM_ID:QUANTITY"))?;
+    let (item, quantity) =
+        value.split_once(':').with_context(|| format!("{value:?}: expected ITEM_ID:QUANTITY"))?;
     Ok(PackageLine {
         item_id: orderbridge::domain::OrderItemId::parse(item)?,
         quantity: quantity.parse().with_context(|| format!("{value:?}: quantity is not a whole number"))?,

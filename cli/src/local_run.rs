@@ -65,7 +65,11 @@ pub async fn run(options: &LocalRunOptions) -> Result<LocalRunSummary> {
     }
     let store = EmbeddedStore::start(options.store.as_deref()).await?;
     let table = store.orders_table(LOCAL_TABLE).await?;
-    let sandbox = Sandbox::new(SandboxConfig { seed: options.seed, window_lag: LOCAL_WINDOW_LAG, ..Default::default() });
+    let sandbox = Sandbox::new(SandboxConfig {
+        seed: options.seed,
+        window_lag: LOCAL_WINDOW_LAG,
+        ..Default::default()
+    });
     let marketplace = sandbox.start().await.context("starting the marketplace sandbox")?;
     let queue = Arc::new(InProcessQueue::new());
     let secrets = Arc::new(InMemorySecrets::new());
@@ -106,7 +110,11 @@ pub async fn run(options: &LocalRunOptions) -> Result<LocalRunSummary> {
                 let order = if i % 3 == 2 { NewOrder::released(vec![]) } else { NewOrder::pending(vec![]) };
                 // Placed a minute ago, so the first import window (ending a second before now)
                 // already holds them.
-                sandbox.create_order_at(&seller.seller_id, order, chrono::Utc::now() - chrono::Duration::minutes(1))
+                sandbox.create_order_at(
+                    &seller.seller_id,
+                    order,
+                    chrono::Utc::now() - chrono::Duration::minutes(1),
+                )
             })
             .collect();
         orders_of.insert(account_id.clone(), ids);
@@ -249,12 +257,17 @@ async fn record_full_shipment(ports: &Ports, order: &SalesOrder) -> Result<()> {
             account_id: order.key.account_id.clone(),
             marketplace_order_id: order.key.marketplace_order_id.clone(),
             carrier: "DHL".into(),
-            tracking_id: format!("LOCAL{}{}", order.key.marketplace_order_id.as_str().replace('-', ""), n + 1),
+            tracking_id: format!(
+                "LOCAL{}{}",
+                order.key.marketplace_order_id.as_str().replace('-', ""),
+                n + 1
+            ),
             ship_date: chrono::Utc::now(),
             shipping_method: Some("Paket".into()),
             items,
         };
-        handlers::shipment::handle(ports, json!({ "record_shipment": record }), Deadline::unlimited()).await?;
+        handlers::shipment::handle(ports, json!({ "record_shipment": record }), Deadline::unlimited())
+            .await?;
     }
     Ok(())
 }

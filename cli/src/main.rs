@@ -97,10 +97,16 @@ enum AccountsCommand {
         token_url: String,
     },
     List,
-    Disable { id: String },
-    Enable { id: String },
+    Disable {
+        id: String,
+    },
+    Enable {
+        id: String,
+    },
     /// Orders the marketplace sent that could not be imported, with the reason.
-    Rejected { id: String },
+    Rejected {
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -146,16 +152,27 @@ enum ShipmentsCommand {
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn,dynoxide=error".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+                .unwrap_or_else(|_| "warn,dynoxide=error".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
         Command::LocalRun { accounts, orders_per_account, seed, store } => {
-            println!("Orderbridge local run: sandbox marketplace, embedded store, in-process queue (seed {seed})");
-            let summary = local_run::run(&LocalRunOptions { accounts, orders_per_account, seed, store: store.clone() }).await?;
+            println!(
+                "Orderbridge local run: sandbox marketplace, embedded store, in-process queue (seed {seed})"
+            );
+            let summary =
+                local_run::run(&LocalRunOptions { accounts, orders_per_account, seed, store: store.clone() })
+                    .await?;
             summary.print();
             if let Some(store) = store {
-                println!("The store is kept in {}: try `orderbridge orders --local {} list --status Shipped`.", store.display(), store.display());
+                println!(
+                    "The store is kept in {}: try `orderbridge orders --local {} list --status Shipped`.",
+                    store.display(),
+                    store.display()
+                );
             }
             Ok(())
         }
@@ -190,13 +207,19 @@ async fn main() -> Result<()> {
 async fn accounts(session: &Session, command: AccountsCommand) -> Result<()> {
     match command {
         AccountsCommand::Add { id, secret, marketplace_ids, api_base_url, token_url } => {
-            let account = amazon_account(AccountId::parse(id)?, secret, marketplace_ids, api_base_url, token_url);
+            let account =
+                amazon_account(AccountId::parse(id)?, secret, marketplace_ids, api_base_url, token_url);
             session.add_account(&account).await?;
             println!("account {} added", account.id);
         }
         AccountsCommand::List => {
             for account in session.accounts().await? {
-                println!("{}\t{}\t{}", account.id, account.marketplace(), if account.enabled { "enabled" } else { "disabled" });
+                println!(
+                    "{}\t{}\t{}",
+                    account.id,
+                    account.marketplace(),
+                    if account.enabled { "enabled" } else { "disabled" }
+                );
             }
         }
         AccountsCommand::Disable { id } => {
@@ -248,7 +271,15 @@ async fn orders(session: &Session, command: OrdersCommand) -> Result<()> {
 
 async fn shipments(session: &Session, command: ShipmentsCommand) -> Result<()> {
     match command {
-        ShipmentsCommand::Record { account, order, carrier, tracking_id, ship_date, shipping_method, items } => {
+        ShipmentsCommand::Record {
+            account,
+            order,
+            carrier,
+            tracking_id,
+            ship_date,
+            shipping_method,
+            items,
+        } => {
             let key = session.order_key(&AccountId::parse(account)?, &order).await?;
             let request = ShipmentRequest {
                 carrier,

@@ -19,10 +19,7 @@ impl Deadline {
 
     /// From Lambda's `Context::deadline` (milliseconds since the Unix epoch).
     pub fn from_epoch_millis(deadline_ms: u64) -> Self {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         Self::after(Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
     }
 

@@ -2,8 +2,8 @@
 //! the marketplaces; tests and the local run plug in the same adapters against local servers.
 
 use crate::domain::{
-    AccountId, MarketplaceAccount, MarketplaceOrder, MarketplaceOrderId, OrderKey, OrderStatus,
-    Package, SalesOrder,
+    AccountId, MarketplaceAccount, MarketplaceOrder, MarketplaceOrderId, OrderKey, OrderStatus, Package,
+    SalesOrder,
 };
 use crate::Deadline;
 use async_trait::async_trait;
@@ -101,11 +101,7 @@ pub trait OrderStore: Send + Sync {
     async fn failed_packages(&self, limit: u32) -> Result<Vec<Package>, StoreError>;
     /// Saves a package's report state if it is still unreported (`NotInExpectedState`
     /// otherwise); with `order`, atomically with the order (version-checked).
-    async fn update_package(
-        &self,
-        package: &Package,
-        order: Option<&SalesOrder>,
-    ) -> Result<(), StoreError>;
+    async fn update_package(&self, package: &Package, order: Option<&SalesOrder>) -> Result<(), StoreError>;
     async fn record_rejection(&self, rejection: &RejectedOrder) -> Result<(), StoreError>;
     async fn rejections(&self, account: &AccountId) -> Result<Vec<RejectedOrder>, StoreError>;
 }

@@ -55,7 +55,8 @@ pub fn aws_ports(
     status_queue_url: &str,
     settings: PipelineSettings,
 ) -> Ports {
-    let secrets: Arc<dyn SecretSource> = Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk)));
+    let secrets: Arc<dyn SecretSource> =
+        Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk)));
     let queue: Arc<dyn StatusQueue> =
         Arc::new(SqsStatusQueue::new(aws_sdk_sqs::Client::new(sdk), status_queue_url));
     ports_over(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table), queue, secrets, settings)

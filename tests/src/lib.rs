@@ -14,7 +14,7 @@ use orderbridge::usecases::import::ImportReport;
 use orderbridge::{wiring, Deadline};
 use orderbridge_sandbox::{NewItem, NewOrder, RunningSandbox, Sandbox, SandboxConfig, SellerCredentials};
 use serde_json::{json, Value};
-use std::collections::HashMap;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,9 +23,8 @@ pub use orderbridge_cli::embedded::EmbeddedStore;
 
 /// The moto server the test command started (`scripts/test`).
 pub fn moto_url() -> String {
-    std::env::var("ORDERBRIDGE_TEST_MOTO_URL").expect(
-        "ORDERBRIDGE_TEST_MOTO_URL is not set: run the tests through scripts/test, which starts moto",
-    )
+    std::env::var("ORDERBRIDGE_TEST_MOTO_URL")
+        .expect("ORDERBRIDGE_TEST_MOTO_URL is not set: run the tests through scripts/test, which starts moto")
 }
 
 /// A name no other test in this run uses.
@@ -139,7 +138,11 @@ impl Pipeline {
     /// An order placed a little while ago (so the import window, ending at "now" in whole
     /// seconds, already holds it).
     pub fn place(&self, order: NewOrder) -> String {
-        self.sandbox.create_order_at(&self.seller.seller_id, order, chrono::Utc::now() - chrono::Duration::seconds(30))
+        self.sandbox.create_order_at(
+            &self.seller.seller_id,
+            order,
+            chrono::Utc::now() - chrono::Duration::seconds(30),
+        )
     }
 
     pub fn key(&self, order_id: &str) -> OrderKey {
@@ -152,7 +155,11 @@ impl Pipeline {
 
     pub async fn order(&self, order_id: &str) -> SalesOrder {
         use orderbridge::ports::OrderStore;
-        self.store.get_order(&self.key(order_id)).await.unwrap().unwrap_or_else(|| panic!("order {order_id} not stored"))
+        self.store
+            .get_order(&self.key(order_id))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("order {order_id} not stored"))
     }
 
     pub async fn import(&self) -> Result<ImportReport, HandlerError> {
@@ -209,7 +216,11 @@ impl Pipeline {
             }
             delivered += messages.len();
             let response = self.run_status(messages).await;
-            assert!(response.batch_item_failures.is_empty(), "status checks failed: {:?}", response.batch_item_failures);
+            assert!(
+                response.batch_item_failures.is_empty(),
+                "status checks failed: {:?}",
+                response.batch_item_failures
+            );
         }
     }
 
@@ -231,7 +242,7 @@ pub fn lambda_message(m: &aws_sdk_sqs::types::Message) -> SqsMessage {
         .attributes
         .as_ref()
         .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect())
-        .unwrap_or_else(HashMap::new);
+        .unwrap_or_default();
     message
 }
 

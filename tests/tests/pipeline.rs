@@ -22,7 +22,10 @@ async fn pending_order_is_promoted_once_payment_is_released() {
     assert_eq!(report.accounts[0].created_pending, 1);
     let pending = p.order(&id).await;
     assert_eq!(pending.status(), OrderStatus::Pending);
-    assert!(pending.customer().is_none() && pending.payment().is_none(), "a Pending order holds no customer data or payment");
+    assert!(
+        pending.customer().is_none() && pending.payment().is_none(),
+        "a Pending order holds no customer data or payment"
+    );
     assert_eq!(pending.lines[0].quantity, 2);
     assert_eq!(pending.lines[0].unit_price.unwrap().minor_units, 1999);
     assert_eq!(pending.currency.code(), "EUR");
@@ -42,8 +45,14 @@ async fn pending_order_is_promoted_once_payment_is_released() {
     assert_eq!(payment.amount.currency.code(), "EUR");
     let customer = order.customer().expect("customer stored");
     let sent = p.sandbox.order_json(&id).unwrap();
-    assert_eq!(customer.shipping_address.name, sent["recipient"]["deliveryAddress"]["name"].as_str().unwrap());
-    assert_eq!(customer.shipping_address.city, sent["recipient"]["deliveryAddress"]["city"].as_str().unwrap());
+    assert_eq!(
+        customer.shipping_address.name,
+        sent["recipient"]["deliveryAddress"]["name"].as_str().unwrap()
+    );
+    assert_eq!(
+        customer.shipping_address.city,
+        sent["recipient"]["deliveryAddress"]["city"].as_str().unwrap()
+    );
     assert_eq!(customer.buyer_email.as_deref(), sent["buyer"]["buyerEmail"].as_str());
 }
 
@@ -78,9 +87,17 @@ async fn reimport_changes_nothing() {
     assert_eq!(again.accounts[0].unchanged, 2);
     // A console run of one account from scratch: still nothing new.
     p.import_event(json!({"accounts": ["amazon-de"]})).await.unwrap();
-    assert_eq!((p.order(&pending).await, p.order(&released).await), before, "re-import must not touch stored orders");
+    assert_eq!(
+        (p.order(&pending).await, p.order(&released).await),
+        before,
+        "re-import must not touch stored orders"
+    );
     let messages = p.status_messages().await;
-    assert!(messages.is_empty(), "nothing changed, so nothing to check: {:?} {again:?}", messages.iter().map(|m| m.body.clone()).collect::<Vec<_>>());
+    assert!(
+        messages.is_empty(),
+        "nothing changed, so nothing to check: {:?} {again:?}",
+        messages.iter().map(|m| m.body.clone()).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -125,7 +142,9 @@ async fn still_pending_order_is_checked_again_later_with_a_growing_delay() {
         .send()
         .await
         .unwrap();
-    let delayed = attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed].clone();
+    let delayed = attributes.attributes().unwrap()
+        [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed]
+        .clone();
     assert_eq!(delayed, "1");
     let settings = p.ports.settings;
     assert!(settings.recheck_delay(1) > settings.recheck_delay(0));
@@ -179,16 +198,34 @@ async fn shipment_is_confirmed_exactly_once_and_order_is_shipped() {
     p.import().await.unwrap();
     let item_id = p.order(&id).await.lines[0].item_id.to_string();
 
-    let recorded = p.shipment(record_event(&id, "00340434161234567890", json!([{"order_item_id": item_id, "quantity": 2}]))).await.unwrap();
+    let recorded = p
+        .shipment(record_event(
+            &id,
+            "00340434161234567890",
+            json!([{"order_item_id": item_id, "quantity": 2}]),
+        ))
+        .await
+        .unwrap();
     assert!(matches!(recorded, ShipmentResponse::Recorded(ref r) if r.package_id == 1 && r.newly_recorded));
     // The console event sent twice records the package once.
-    let again = p.shipment(record_event(&id, "00340434161234567890", json!([{"order_item_id": item_id, "quantity": 2}]))).await.unwrap();
+    let again = p
+        .shipment(record_event(
+            &id,
+            "00340434161234567890",
+            json!([{"order_item_id": item_id, "quantity": 2}]),
+        ))
+        .await
+        .unwrap();
     assert!(matches!(again, ShipmentResponse::Recorded(ref r) if r.package_id == 1 && !r.newly_recorded));
     assert_eq!(p.order(&id).await.status(), OrderStatus::Deliverable, "recorded, not yet reported");
 
-    let ShipmentResponse::Reported(report) = p.shipment(json!({})).await.unwrap() else { panic!("expected a report") };
+    let ShipmentResponse::Reported(report) = p.shipment(json!({})).await.unwrap() else {
+        panic!("expected a report")
+    };
     assert_eq!(report.reported, 1);
-    let ShipmentResponse::Reported(second) = p.shipment(json!({})).await.unwrap() else { panic!("expected a report") };
+    let ShipmentResponse::Reported(second) = p.shipment(json!({})).await.unwrap() else {
+        panic!("expected a report")
+    };
     assert_eq!(second.reported, 0, "a reported package is never reported again");
 
     let confirmations = p.sandbox.confirmations();
@@ -210,18 +247,27 @@ async fn a_split_shipment_marks_the_order_partially_then_fully_shipped() {
     p.import().await.unwrap();
     let item_id = p.order(&id).await.lines[0].item_id.to_string();
 
-    p.shipment(record_event(&id, "TRACK-1", json!([{"order_item_id": item_id, "quantity": 1}]))).await.unwrap();
+    p.shipment(record_event(&id, "TRACK-1", json!([{"order_item_id": item_id, "quantity": 1}])))
+        .await
+        .unwrap();
     p.shipment(json!({"accounts": ["amazon-de"]})).await.unwrap();
     assert_eq!(p.order(&id).await.status(), OrderStatus::PartiallyShipped);
 
     // More than what is left is refused.
-    let too_many = p.shipment(record_event(&id, "TRACK-2", json!([{"order_item_id": item_id, "quantity": 3}]))).await;
-    assert!(matches!(too_many, Err(HandlerError::BadEvent { ref message, .. }) if message.contains("only 2 not yet shipped")), "{too_many:?}");
+    let too_many =
+        p.shipment(record_event(&id, "TRACK-2", json!([{"order_item_id": item_id, "quantity": 3}]))).await;
+    assert!(
+        matches!(too_many, Err(HandlerError::BadEvent { ref message, .. }) if message.contains("only 2 not yet shipped")),
+        "{too_many:?}"
+    );
 
-    p.shipment(record_event(&id, "TRACK-2", json!([{"order_item_id": item_id, "quantity": 2}]))).await.unwrap();
+    p.shipment(record_event(&id, "TRACK-2", json!([{"order_item_id": item_id, "quantity": 2}])))
+        .await
+        .unwrap();
     p.shipment(json!({})).await.unwrap();
     assert_eq!(p.order(&id).await.status(), OrderStatus::Shipped);
-    let references: Vec<String> = p.sandbox.confirmations().into_iter().map(|c| c.package_reference_id).collect();
+    let references: Vec<String> =
+        p.sandbox.confirmations().into_iter().map(|c| c.package_reference_id).collect();
     assert_eq!(references, vec!["1", "2"]);
 }
 
@@ -231,10 +277,14 @@ async fn shipping_a_pending_order_is_refused() {
     let id = p.place(NewOrder::pending(vec![item("A", 1, 990)]));
     p.import().await.unwrap();
     let item_id = p.order(&id).await.lines[0].item_id.to_string();
-    let refused = p.shipment(record_event(&id, "TRACK-1", json!([{"order_item_id": item_id, "quantity": 1}]))).await;
+    let refused =
+        p.shipment(record_event(&id, "TRACK-1", json!([{"order_item_id": item_id, "quantity": 1}]))).await;
     match refused {
         Err(HandlerError::BadEvent { message, .. }) => {
-            assert!(message.contains(&id) && message.contains("Pending") && message.contains("cannot ship"), "{message}");
+            assert!(
+                message.contains(&id) && message.contains("Pending") && message.contains("cannot ship"),
+                "{message}"
+            );
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -245,17 +295,24 @@ async fn shipping_a_pending_order_is_refused() {
 #[tokio::test]
 async fn import_killed_half_way_is_resumed_without_loss_or_duplicates() {
     let p = Pipeline::on_moto().await;
-    let ids: Vec<String> = (0..230).map(|i| p.place(NewOrder::released(vec![item(&format!("SKU-{i}"), 1, 100)]))).collect();
+    let ids: Vec<String> =
+        (0..230).map(|i| p.place(NewOrder::released(vec![item(&format!("SKU-{i}"), 1, 100)]))).collect();
 
     // Kill the import as soon as part of the first page is stored.
     let run = {
         let ports = p.ports.clone();
         tokio::spawn(async move {
-            orderbridge::handlers::import::handle(&ports, orderbridge_tests::scheduled_event(), orderbridge::Deadline::unlimited()).await
+            orderbridge::handlers::import::handle(
+                &ports,
+                orderbridge_tests::scheduled_event(),
+                orderbridge::Deadline::unlimited(),
+            )
+            .await
         })
     };
     loop {
-        let stored = p.ports.orders.orders_by_status(OrderStatus::Deliverable, 1000, None).await.unwrap().items.len();
+        let stored =
+            p.ports.orders.orders_by_status(OrderStatus::Deliverable, 1000, None).await.unwrap().items.len();
         if stored >= 20 {
             break;
         }
@@ -263,7 +320,8 @@ async fn import_killed_half_way_is_resumed_without_loss_or_duplicates() {
     }
     run.abort();
     let _ = run.await;
-    let stored_at_kill = p.ports.orders.orders_by_status(OrderStatus::Deliverable, 1000, None).await.unwrap().items.len();
+    let stored_at_kill =
+        p.ports.orders.orders_by_status(OrderStatus::Deliverable, 1000, None).await.unwrap().items.len();
     assert!(stored_at_kill < ids.len(), "the run must have been killed half-way ({stored_at_kill} stored)");
 
     let report = p.import().await.unwrap();
@@ -294,23 +352,43 @@ async fn bad_console_events_are_refused_naming_the_field() {
     ];
     for (event, named) in cases {
         match p.import_event(event.clone()).await {
-            Err(HandlerError::BadEvent { message, .. }) => assert!(message.contains(named), "{event}: {message}"),
+            Err(HandlerError::BadEvent { message, .. }) => {
+                assert!(message.contains(named), "{event}: {message}")
+            }
             other => panic!("{event}: expected a bad-event error, got {other:?}"),
         }
     }
     let shipment_cases = [
-        (json!({"record_shipment": {"account_id": "amazon-de", "marketplace_order_id": "1", "tracking_id": "T", "ship_date": "2026-11-28T10:00:00Z", "items": []}}), "carrier"),
-        (json!({"record_shipment": {"account_id": "amazon-de", "marketplace_order_id": "1", "carrier": "DHL", "tracking_id": "T", "ship_date": "tomorrow", "items": []}}), "ship_date"),
-        (json!({"accounts": ["amazon-de"], "record_shipment": {"account_id": "amazon-de", "marketplace_order_id": "1", "carrier": "DHL", "tracking_id": "T", "ship_date": "2026-11-28T10:00:00Z", "items": []}}), "not both"),
+        (
+            json!({"record_shipment": {"account_id": "amazon-de", "marketplace_order_id": "1", "tracking_id": "T", "ship_date": "2026-11-28T10:00:00Z", "items": []}}),
+            "carrier",
+        ),
+        (
+            json!({"record_shipment": {"account_id": "amazon-de", "marketplace_order_id": "1", "carrier": "DHL", "tracking_id": "T", "ship_date": "tomorrow", "items": []}}),
+            "ship_date",
+        ),
+        (
+            json!({"accounts": ["amazon-de"], "record_shipment": {"account_id": "amazon-de", "marketplace_order_id": "1", "carrier": "DHL", "tracking_id": "T", "ship_date": "2026-11-28T10:00:00Z", "items": []}}),
+            "not both",
+        ),
     ];
     for (event, named) in shipment_cases {
         match p.shipment(event.clone()).await {
-            Err(HandlerError::BadEvent { message, .. }) => assert!(message.contains(named), "{event}: {message}"),
+            Err(HandlerError::BadEvent { message, .. }) => {
+                assert!(message.contains(named), "{event}: {message}")
+            }
             other => panic!("{event}: expected a bad-event error, got {other:?}"),
         }
     }
     assert_eq!(p.sandbox.request_count("searchOrders"), 0, "a bad event does nothing else");
-    assert!(p.ports.orders.orders_by_status(OrderStatus::Deliverable, 10, None).await.unwrap().items.is_empty());
+    assert!(p
+        .ports
+        .orders
+        .orders_by_status(OrderStatus::Deliverable, 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 }
 
 #[tokio::test]

@@ -55,21 +55,11 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: "InvalidInput",
-            message: message.into(),
-            details: None,
-        }
+        Self { status: StatusCode::BAD_REQUEST, code: "InvalidInput", message: message.into(), details: None }
     }
 
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            code: "NotFound",
-            message: message.into(),
-            details: None,
-        }
+        Self { status: StatusCode::NOT_FOUND, code: "NotFound", message: message.into(), details: None }
     }
 
     fn unauthorized(details: &str) -> Self {
@@ -112,24 +102,15 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .route("/auth/o2/token", post(lwa::token))
         .route("/orders/2026-01-01/orders", get(search_orders))
         .route("/orders/2026-01-01/orders/{order_id}", get(get_order))
-        .route(
-            "/orders/v0/orders/{order_id}/shipmentConfirmation",
-            post(confirm_shipment),
-        )
+        .route("/orders/v0/orders/{order_id}/shipmentConfirmation", post(confirm_shipment))
         .merge(control::routes())
         .fallback(unknown_route)
         .with_state(sandbox)
 }
 
-async fn search_orders(
-    State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn search_orders(State(sb): State<Sandbox>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.as_deref());
-    call(&sb, Op::SearchOrders, &headers, |st, seller, now| {
-        search::search_orders(st, seller, &params, now)
-    })
+    call(&sb, Op::SearchOrders, &headers, |st, seller, now| search::search_orders(st, seller, &params, now))
 }
 
 async fn get_order(
@@ -179,8 +160,8 @@ fn call(
     let request_id = fake::request_id(&mut st.id_rng);
     let quota = op.quota(&st);
     let result = authenticate(&st, headers).and_then(|seller| {
-        let throttled = st.config.rate_limit.is_some()
-            && !st.buckets.try_take(&seller, op, quota, Instant::now());
+        let throttled =
+            st.config.rate_limit.is_some() && !st.buckets.try_take(&seller, op, quota, Instant::now());
         if throttled {
             tracing::warn!(operation = op.name(), seller_id = %seller, "throttled");
             return Err(ApiError::quota_exceeded());
@@ -205,11 +186,7 @@ fn call(
         None => status.into_response(),
     };
     set_header(&mut response, "x-amzn-requestid", &request_id);
-    set_header(
-        &mut response,
-        "x-amzn-ratelimit-limit",
-        &rate_string(quota.rate),
-    );
+    set_header(&mut response, "x-amzn-ratelimit-limit", &rate_string(quota.rate));
     response
 }
 
@@ -217,16 +194,12 @@ fn authenticate(st: &SandboxState, headers: &HeaderMap) -> Result<String, ApiErr
     let token = headers
         .get("x-amz-access-token")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::unauthorized("The request is missing the x-amz-access-token header.")
-        })?;
+        .ok_or_else(|| ApiError::unauthorized("The request is missing the x-amz-access-token header."))?;
     let issued = st.tokens.get(token).ok_or_else(|| {
         ApiError::unauthorized("The access token you provided is revoked, malformed or invalid.")
     })?;
     if Instant::now() >= issued.expires {
-        return Err(ApiError::unauthorized(
-            "The access token you provided has expired.",
-        ));
+        return Err(ApiError::unauthorized("The access token you provided has expired."));
     }
     Ok(issued.seller_id.clone())
 }
@@ -242,9 +215,7 @@ fn rate_string(rate: f64) -> String {
 
 pub(crate) fn set_header(response: &mut Response, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static(name), v);
+        response.headers_mut().insert(HeaderName::from_static(name), v);
     }
 }
 

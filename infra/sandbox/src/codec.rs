@@ -13,9 +13,7 @@ pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// Decimal string with exactly `digits` minor digits, from integer minor units.
@@ -26,12 +24,7 @@ pub(crate) fn amount(minor: i64, digits: u32) -> String {
     let scale = 10u64.pow(digits);
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / scale,
-        abs % scale,
-        width = digits as usize
-    )
+    format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = digits as usize)
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -85,10 +78,7 @@ impl Params {
 
     /// First value of a single-valued parameter.
     pub(crate) fn one(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// A list parameter, given comma-separated and/or repeated; `None` when absent.
@@ -98,12 +88,7 @@ impl Params {
         for (k, v) in &self.0 {
             if k == name {
                 found = true;
-                values.extend(
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string),
-                );
+                values.extend(v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
             }
         }
         found.then_some(values)
@@ -120,11 +105,7 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub(crate) fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

@@ -60,11 +60,7 @@ pub struct RateLimit {
 impl RateLimit {
     /// The same quota for every operation (handy in tests).
     pub fn uniform(quota: Quota) -> Self {
-        Self {
-            search_orders: quota,
-            get_order: quota,
-            confirm_shipment: quota,
-        }
+        Self { search_orders: quota, get_order: quota, confirm_shipment: quota }
     }
 }
 
@@ -120,11 +116,7 @@ pub(crate) fn marketplace(id: &str) -> Marketplace {
         "ATVPDKIKX0DER" => ("Amazon.com", "US", "amazon.com"),
         _ => ("Amazon.de", "DE", "amazon.de"),
     };
-    Marketplace {
-        name,
-        country,
-        domain,
-    }
+    Marketplace { name, country, domain }
 }
 
 /// Digits after the decimal point of a currency's amounts.

@@ -36,9 +36,7 @@ struct ItemBody {
 }
 
 fn required(value: Option<String>, name: &str) -> Result<String, ApiError> {
-    value
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| ApiError::invalid(format!("{name} is required.")))
+    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| ApiError::invalid(format!("{name} is required.")))
 }
 
 pub(crate) fn confirm_shipment(
@@ -62,28 +60,22 @@ pub(crate) fn confirm_shipment(
             "marketplaceId {marketplace_id} does not match the order's marketplace."
         )));
     }
-    let detail = body
-        .package_detail
-        .ok_or_else(|| ApiError::invalid("packageDetail is required."))?;
+    let detail = body.package_detail.ok_or_else(|| ApiError::invalid("packageDetail is required."))?;
     let package_reference_id = required(detail.package_reference_id, "packageReferenceId")?;
     let positive_numeric = package_reference_id.bytes().all(|b| b.is_ascii_digit())
         && package_reference_id.bytes().any(|b| b != b'0');
     if !positive_numeric {
-        return Err(ApiError::invalid(
-            "packageReferenceId must be a positive numeric value.",
-        ));
+        return Err(ApiError::invalid("packageReferenceId must be a positive numeric value."));
     }
     let carrier_code = required(detail.carrier_code, "carrierCode")?;
     let carrier_name = detail.carrier_name.filter(|n| !n.trim().is_empty());
     if carrier_code == "Other" && carrier_name.is_none() {
-        return Err(ApiError::invalid(
-            "carrierName is required when carrierCode is Other.",
-        ));
+        return Err(ApiError::invalid("carrierName is required when carrierCode is Other."));
     }
     let tracking_number = required(detail.tracking_number, "trackingNumber")?;
     let ship_date = required(detail.ship_date, "shipDate")?;
-    let ship_time = parse_time(&ship_date)
-        .ok_or_else(|| ApiError::invalid("shipDate must be an ISO 8601 date-time."))?;
+    let ship_time =
+        parse_time(&ship_date).ok_or_else(|| ApiError::invalid("shipDate must be an ISO 8601 date-time."))?;
     let raw_items = detail.order_items.unwrap_or_default();
     if raw_items.is_empty() {
         return Err(ApiError::invalid("orderItems must not be empty."));
@@ -92,18 +84,11 @@ pub(crate) fn confirm_shipment(
     for item in raw_items {
         let id = required(item.order_item_id, "orderItemId")?;
         if !order.items.iter().any(|i| i.id == id) {
-            return Err(ApiError::invalid(format!(
-                "orderItemId {id} is not part of order {order_id}."
-            )));
+            return Err(ApiError::invalid(format!("orderItemId {id} is not part of order {order_id}.")));
         }
-        let quantity = item
-            .quantity
-            .filter(|q| *q > 0)
-            .and_then(|q| u32::try_from(q).ok())
-            .ok_or_else(|| {
-                ApiError::invalid(format!(
-                    "quantity of orderItemId {id} must be a positive integer."
-                ))
+        let quantity =
+            item.quantity.filter(|q| *q > 0).and_then(|q| u32::try_from(q).ok()).ok_or_else(|| {
+                ApiError::invalid(format!("quantity of orderItemId {id} must be a positive integer."))
             })?;
         items.push((id, quantity));
     }
@@ -122,9 +107,11 @@ pub(crate) fn confirm_shipment(
 
     // Idempotency before state checks: a retried confirmation must succeed even though
     // the first attempt already shipped the items.
-    if let Some(earlier) = st.confirmations.iter().find(|c| {
-        c.order_id == order_id && c.package_reference_id == confirmation.package_reference_id
-    }) {
+    if let Some(earlier) = st
+        .confirmations
+        .iter()
+        .find(|c| c.order_id == order_id && c.package_reference_id == confirmation.package_reference_id)
+    {
         if same_content(earlier, &confirmation) {
             st.duplicate_confirmations += 1;
             tracing::info!(order_id, package = %confirmation.package_reference_id, "duplicate shipment confirmation ignored");
@@ -145,17 +132,10 @@ pub(crate) fn confirm_shipment(
         Status::Unshipped | Status::PartiallyShipped | Status::Shipped => None,
     };
     if let Some(reason) = reason {
-        return Err(ApiError::invalid(format!(
-            "Order {order_id} cannot be shipped: {reason}."
-        )));
+        return Err(ApiError::invalid(format!("Order {order_id} cannot be shipped: {reason}.")));
     }
     for item in &order.items {
-        let wanted: u32 = confirmation
-            .items
-            .iter()
-            .filter(|(id, _)| *id == item.id)
-            .map(|(_, q)| q)
-            .sum();
+        let wanted: u32 = confirmation.items.iter().filter(|(id, _)| *id == item.id).map(|(_, q)| q).sum();
         let open = item.quantity - item.shipped;
         if wanted > open {
             return Err(ApiError::invalid(format!(
@@ -174,10 +154,7 @@ pub(crate) fn confirm_shipment(
     order.packages.push(Package {
         reference_id: confirmation.package_reference_id.clone(),
         created: now,
-        carrier: match (
-            &confirmation.carrier_name,
-            confirmation.carrier_code.as_str(),
-        ) {
+        carrier: match (&confirmation.carrier_name, confirmation.carrier_code.as_str()) {
             (Some(name), "Other") => name.clone(),
             _ => confirmation.carrier_code.clone(),
         },

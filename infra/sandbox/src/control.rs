@@ -65,11 +65,7 @@ struct CreateOrder {
 }
 
 async fn create_order(State(sb): State<Sandbox>, body: Bytes) -> Response {
-    let body = if body.is_empty() {
-        &b"{}"[..]
-    } else {
-        &body[..]
-    };
+    let body = if body.is_empty() { &b"{}"[..] } else { &body[..] };
     let request: CreateOrder = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
@@ -95,10 +91,9 @@ fn transition(sb: &Sandbox, order_id: &str, done: bool, what: &str) -> Response 
         Some(status) if done => {
             Json(json!({ "orderId": order_id, "fulfillmentStatus": status })).into_response()
         }
-        Some(status) => error(
-            StatusCode::CONFLICT,
-            format!("order {order_id} cannot be {what} in status {status}"),
-        ),
+        Some(status) => {
+            error(StatusCode::CONFLICT, format!("order {order_id} cannot be {what} in status {status}"))
+        }
     }
 }
 

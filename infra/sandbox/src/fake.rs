@@ -86,9 +86,7 @@ pub(crate) fn random_items(rng: &mut Rng) -> Vec<NewItem> {
 
 /// FNV-1a, so ASINs and titles are a stable function of the SKU.
 fn hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 pub(crate) fn asin(sku: &str) -> String {
@@ -115,25 +113,14 @@ pub(crate) fn buyer(rng: &mut Rng, marketplace_id: &str) -> Buyer {
     let first = rng.pick(FIRST_NAMES);
     let last = rng.pick(LAST_NAMES);
     let name = format!("{first} {last}-{}", rng.range(1000, 9999));
-    let email = format!(
-        "{}@marketplace.{}",
-        rng.string(LOWER_ALNUM, 14),
-        market.domain
-    );
-    let company = rng
-        .percent(20)
-        .then(|| format!("{last} & Partner GmbH {}", rng.range(100, 999)));
+    let email = format!("{}@marketplace.{}", rng.string(LOWER_ALNUM, 14), market.domain);
+    let company = rng.percent(20).then(|| format!("{last} & Partner GmbH {}", rng.range(100, 999)));
     let street = rng.pick(STREETS);
     let number = rng.range(1, 199);
     let suffix = if rng.percent(30) { "a" } else { "" };
     let address_line1 = format!("{street} {number}{suffix}");
-    let address_line2 = rng.percent(30).then(|| {
-        format!(
-            "Hinterhaus {}. OG, Whg. {}",
-            rng.range(1, 5),
-            rng.range(100, 999)
-        )
-    });
+    let address_line2 =
+        rng.percent(30).then(|| format!("Hinterhaus {}. OG, Whg. {}", rng.range(1, 5), rng.range(100, 999)));
     let (city, postal_code, state, area) = *rng.pick(CITIES);
     let state_or_region = rng.percent(40).then(|| state.to_string());
     let phone = format!("+49 {area} {}", rng.digits(7));

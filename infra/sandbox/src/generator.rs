@@ -44,10 +44,7 @@ impl State {
             let sellers: Vec<String> = self.sellers.iter().map(|s| s.seller_id.clone()).collect();
             for seller_id in sellers {
                 let pending = self.gen_rng.percent(cfg.pending_percent);
-                let order = NewOrder {
-                    pending,
-                    items: Vec::new(),
-                };
+                let order = NewOrder { pending, items: Vec::new() };
                 self.create_order(&seller_id, order, now);
             }
             next += every;

@@ -55,9 +55,7 @@ impl Drop for RunningSandbox {
 
 impl Sandbox {
     pub fn new(config: SandboxConfig) -> Self {
-        Self {
-            inner: Arc::new(Mutex::new(State::new(config))),
-        }
+        Self { inner: Arc::new(Mutex::new(State::new(config))) }
     }
 
     /// A poisoned lock only means a test panicked mid-call; the state is still usable.
@@ -95,12 +93,7 @@ impl Sandbox {
             }
         });
         let base_url = format!("http://{addr}");
-        Ok(RunningSandbox {
-            addr,
-            token_url: format!("{base_url}/auth/o2/token"),
-            base_url,
-            task,
-        })
+        Ok(RunningSandbox { addr, token_url: format!("{base_url}/auth/o2/token"), base_url, task })
     }
 
     /// Places an order now. Panics on an unknown seller or a zero item quantity.
@@ -110,14 +103,8 @@ impl Sandbox {
 
     /// Places an order as if it had been created at `created` (e.g. older than the
     /// search window lag).
-    pub fn create_order_at(
-        &self,
-        seller_id: &str,
-        order: NewOrder,
-        created: DateTime<Utc>,
-    ) -> String {
-        self.state()
-            .create_order(seller_id, order, created.trunc_subsecs(3))
+    pub fn create_order_at(&self, seller_id: &str, order: NewOrder, created: DateTime<Utc>) -> String {
+        self.state().create_order(seller_id, order, created.trunc_subsecs(3))
     }
 
     /// `PENDING` -> `UNSHIPPED`; false if the order is unknown or not pending.
@@ -133,8 +120,7 @@ impl Sandbox {
     /// The order as `getOrder` returns it with every `includedData` section.
     pub fn order_json(&self, order_id: &str) -> Option<serde_json::Value> {
         let st = self.state();
-        st.order(order_id)
-            .map(|o| render::order(o, Included::all(), &st.config.currency))
+        st.order(order_id).map(|o| render::order(o, Included::all(), &st.config.currency))
     }
 
     /// All order ids, in creation order.
@@ -144,9 +130,7 @@ impl Sandbox {
 
     /// `fulfillmentStatus`, e.g. `"UNSHIPPED"`.
     pub fn order_status(&self, order_id: &str) -> Option<String> {
-        self.state()
-            .order(order_id)
-            .map(|o| o.status.as_str().to_string())
+        self.state().order(order_id).map(|o| o.status.as_str().to_string())
     }
 
     /// Accepted shipment confirmations (idempotent repeats are not included).
@@ -180,9 +164,7 @@ impl Sandbox {
     pub fn spawn_generator(&self) -> tokio::task::JoinHandle<()> {
         let sandbox = self.clone();
         let period = self.state().config.generator.as_ref().map(|g| {
-            g.new_order_every
-                .min(g.release_after)
-                .clamp(Duration::from_millis(50), Duration::from_secs(1))
+            g.new_order_every.min(g.release_after).clamp(Duration::from_millis(50), Duration::from_secs(1))
         });
         tokio::spawn(async move {
             let Some(period) = period else {

@@ -16,11 +16,7 @@ use crate::model::{IssuedToken, State as SandboxState};
 use crate::Sandbox;
 
 fn lwa_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        Json(json!({ "error": error, "error_description": description })),
-    )
-        .into_response()
+    (status, Json(json!({ "error": error, "error_description": description }))).into_response()
 }
 
 pub(crate) async fn token(State(sb): State<Sandbox>, body: Bytes) -> Response {
@@ -36,12 +32,9 @@ pub(crate) async fn token(State(sb): State<Sandbox>, body: Bytes) -> Response {
 
 fn grant(st: &mut SandboxState, form: &Params) -> Response {
     let field = |name: &str| form.one(name).filter(|v| !v.is_empty());
-    let (Some(grant_type), Some(refresh_token), Some(client_id), Some(client_secret)) = (
-        field("grant_type"),
-        field("refresh_token"),
-        field("client_id"),
-        field("client_secret"),
-    ) else {
+    let (Some(grant_type), Some(refresh_token), Some(client_id), Some(client_secret)) =
+        (field("grant_type"), field("refresh_token"), field("client_id"), field("client_secret"))
+    else {
         return lwa_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
@@ -56,18 +49,11 @@ fn grant(st: &mut SandboxState, form: &Params) -> Response {
         );
     }
     // Like LWA: the client is authenticated first (401), then the grant (400).
-    let Some(seller) = st
-        .sellers
-        .iter()
-        .find(|s| s.client_id == client_id && s.client_secret == client_secret)
-        .cloned()
+    let Some(seller) =
+        st.sellers.iter().find(|s| s.client_id == client_id && s.client_secret == client_secret).cloned()
     else {
         tracing::info!("token refused: client authentication failed");
-        return lwa_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed",
-        );
+        return lwa_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed");
     };
     if seller.refresh_token != refresh_token {
         tracing::info!(seller_id = %seller.seller_id, "token refused: invalid refresh token");
@@ -81,10 +67,7 @@ fn grant(st: &mut SandboxState, form: &Params) -> Response {
     let lifetime = st.config.token_lifetime;
     st.tokens.insert(
         access_token.clone(),
-        IssuedToken {
-            seller_id: seller.seller_id.clone(),
-            expires: Instant::now() + lifetime,
-        },
+        IssuedToken { seller_id: seller.seller_id.clone(), expires: Instant::now() + lifetime },
     );
     tracing::info!(seller_id = %seller.seller_id, "access token issued");
     (

@@ -7,10 +7,7 @@ use clap::Parser;
 use orderbridge_sandbox::{GeneratorConfig, Sandbox, SandboxConfig};
 
 #[derive(Parser, Debug)]
-#[command(
-    version,
-    about = "Local Amazon SP-API sandbox (orders, shipments, LWA tokens)"
-)]
+#[command(version, about = "Local Amazon SP-API sandbox (orders, shipments, LWA tokens)")]
 struct Args {
     #[arg(long, default_value_t = 9100)]
     port: u16,

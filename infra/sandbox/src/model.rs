@@ -33,17 +33,11 @@ pub struct NewOrder {
 
 impl NewOrder {
     pub fn pending(items: Vec<NewItem>) -> Self {
-        Self {
-            pending: true,
-            items,
-        }
+        Self { pending: true, items }
     }
 
     pub fn released(items: Vec<NewItem>) -> Self {
-        Self {
-            pending: false,
-            items,
-        }
+        Self { pending: false, items }
     }
 }
 
@@ -58,11 +52,7 @@ pub struct NewItem {
 
 impl NewItem {
     pub fn new(sku: impl Into<String>, quantity: u32, unit_price_cents: i64) -> Self {
-        Self {
-            sku: sku.into(),
-            quantity,
-            unit_price_cents,
-        }
+        Self { sku: sku.into(), quantity, unit_price_cents }
     }
 }
 
@@ -177,10 +167,7 @@ pub(crate) struct Order {
 
 impl Order {
     pub(crate) fn total_cents(&self) -> i64 {
-        self.items
-            .iter()
-            .map(|i| i.unit_cents * i64::from(i.quantity))
-            .sum()
+        self.items.iter().map(|i| i.unit_cents * i64::from(i.quantity)).sum()
     }
 }
 
@@ -246,10 +233,7 @@ impl State {
     }
 
     pub(crate) fn count(&mut self, operation: &str) {
-        *self
-            .request_counts
-            .entry(operation.to_string())
-            .or_default() += 1;
+        *self.request_counts.entry(operation.to_string()).or_default() += 1;
     }
 
     pub(crate) fn request_count(&self, operation: &str) -> u64 {
@@ -270,32 +254,20 @@ impl State {
     }
 
     /// Places an order. Panics on an unknown seller or a zero quantity: both are test bugs.
-    pub(crate) fn create_order(
-        &mut self,
-        seller_id: &str,
-        new: NewOrder,
-        created: DateTime<Utc>,
-    ) -> String {
+    pub(crate) fn create_order(&mut self, seller_id: &str, new: NewOrder, created: DateTime<Utc>) -> String {
         let marketplace_id = self
             .seller(seller_id)
             .unwrap_or_else(|| panic!("unknown seller {seller_id}"))
             .marketplace_id
             .clone();
-        assert!(
-            new.items.iter().all(|i| i.quantity > 0),
-            "order item quantities must be positive"
-        );
+        assert!(new.items.iter().all(|i| i.quantity > 0), "order item quantities must be positive");
         let id = loop {
             let id = fake::order_id(&mut self.order_rng);
             if !self.index.contains_key(&id) {
                 break id;
             }
         };
-        let wanted = if new.items.is_empty() {
-            fake::random_items(&mut self.order_rng)
-        } else {
-            new.items
-        };
+        let wanted = if new.items.is_empty() { fake::random_items(&mut self.order_rng) } else { new.items };
         let mut items: Vec<Item> = Vec::with_capacity(wanted.len());
         for w in wanted {
             let item_id = loop {
@@ -321,11 +293,7 @@ impl State {
             marketplace_id,
             created,
             updated: created,
-            status: if new.pending {
-                Status::Pending
-            } else {
-                Status::Unshipped
-            },
+            status: if new.pending { Status::Pending } else { Status::Unshipped },
             released: !new.pending,
             items,
             buyer,

@@ -18,13 +18,7 @@ pub(crate) struct Included {
 }
 
 /// Accepted by the model but carrying nothing in the sandbox.
-const SILENT: &[&str] = &[
-    "EXPENSE",
-    "PROMOTION",
-    "CANCELLATION",
-    "TAX",
-    "FULFILLMENT_ORDERS",
-];
+const SILENT: &[&str] = &["EXPENSE", "PROMOTION", "CANCELLATION", "TAX", "FULFILLMENT_ORDERS"];
 
 impl Included {
     pub(crate) fn all() -> Self {
@@ -86,11 +80,7 @@ pub(crate) fn order(o: &Order, inc: Included, currency: &str) -> Value {
         put(&mut m, "recipient", recipient(o));
     }
     if inc.proceeds {
-        put(
-            &mut m,
-            "proceeds",
-            json!({ "grandTotal": money(o.total_cents(), currency) }),
-        );
+        put(&mut m, "proceeds", json!({ "grandTotal": money(o.total_cents(), currency) }));
     }
     if inc.payment && o.released {
         put(
@@ -130,11 +120,8 @@ pub(crate) fn order(o: &Order, inc: Included, currency: &str) -> Value {
                     put(&mut pm, "shippingService", s.clone());
                 }
                 put(&mut pm, "trackingNumber", p.tracking_number.clone());
-                let items: Vec<Value> = p
-                    .items
-                    .iter()
-                    .map(|(id, q)| json!({ "orderItemId": id, "quantity": q }))
-                    .collect();
+                let items: Vec<Value> =
+                    p.items.iter().map(|(id, q)| json!({ "orderItemId": id, "quantity": q })).collect();
                 put(&mut pm, "packageItems", items);
                 Value::Object(pm)
             })

@@ -74,24 +74,15 @@ struct PageToken {
     i: DateTime<Utc>,
 }
 
-pub(crate) fn search_orders(
-    st: &State,
-    seller_id: &str,
-    params: &Params,
-    now: DateTime<Utc>,
-) -> ApiResult {
+pub(crate) fn search_orders(st: &State, seller_id: &str, params: &Params, now: DateTime<Utc>) -> ApiResult {
     let inc = included(params)?;
-    let max = match params.one("maxResultsPerPage") {
-        None => 100,
-        Some(v) => v
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| {
+    let max =
+        match params.one("maxResultsPerPage") {
+            None => 100,
+            Some(v) => v.trim().parse::<usize>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| {
                 ApiError::invalid("maxResultsPerPage must be an integer between 1 and 100.")
             })?,
-    };
+        };
     let (window, cursor) = match params.one("paginationToken") {
         Some(raw) => {
             let token = decode_token(raw, seller_id, now)?;
@@ -113,19 +104,14 @@ pub(crate) fn search_orders(
                 && key <= window.b
                 && (window.fs.is_empty() || window.fs.iter().any(|s| s == o.status.as_str()))
                 && (window.fb.is_empty() || window.fb.iter().any(|f| f == "MERCHANT"))
-                && cursor
-                    .as_ref()
-                    .is_none_or(|(t, id)| (key, o.id.as_str()) > (*t, id.as_str()))
+                && cursor.as_ref().is_none_or(|(t, id)| (key, o.id.as_str()) > (*t, id.as_str()))
         })
         .collect();
     hits.sort_by(|x, y| (mode.key(x), &x.id).cmp(&(mode.key(y), &y.id)));
     let more = hits.len() > max;
     hits.truncate(max);
 
-    let orders: Vec<Value> = hits
-        .iter()
-        .map(|o| render::order(o, inc, &st.config.currency))
-        .collect();
+    let orders: Vec<Value> = hits.iter().map(|o| render::order(o, inc, &st.config.currency)).collect();
     let mut body = json!({ "orders": orders });
     if let (true, Some(last)) = (more, hits.last()) {
         let token = PageToken {
@@ -138,21 +124,11 @@ pub(crate) fn search_orders(
         body["pagination"] = json!({ "nextToken": encode_token(&token) });
     }
     body[mode.params().1] = Value::String(timestamp(window.b));
-    tracing::info!(
-        seller_id,
-        returned = hits.len(),
-        more,
-        "searchOrders answered"
-    );
+    tracing::info!(seller_id, returned = hits.len(), more, "searchOrders answered");
     Ok((StatusCode::OK, Some(body)))
 }
 
-fn window_from(
-    st: &State,
-    seller_id: &str,
-    params: &Params,
-    now: DateTime<Utc>,
-) -> Result<Window, ApiError> {
+fn window_from(st: &State, seller_id: &str, params: &Params, now: DateTime<Utc>) -> Result<Window, ApiError> {
     let mode = match (params.has("createdAfter"), params.has("lastUpdatedAfter")) {
         (true, false) => Mode::Created,
         (false, true) => Mode::Updated,
@@ -165,9 +141,7 @@ fn window_from(
     let (after_name, before_name) = mode.params();
     let other_before = mode.other().params().1;
     if params.has(other_before) {
-        return Err(ApiError::invalid(format!(
-            "{other_before} cannot be combined with {after_name}."
-        )));
+        return Err(ApiError::invalid(format!("{other_before} cannot be combined with {after_name}.")));
     }
     let after = time_param(params, after_name)?.unwrap_or(now);
     let lag = Duration::from_std(st.config.window_lag).unwrap_or(Duration::zero());
@@ -181,56 +155,34 @@ fn window_from(
             )))
         }
         Some(b) if b < after => {
-            return Err(ApiError::invalid(format!(
-                "{before_name} must be equal to or after {after_name}."
-            )))
+            return Err(ApiError::invalid(format!("{before_name} must be equal to or after {after_name}.")))
         }
         Some(b) => b,
     };
     let mk = match params.list("marketplaceIds") {
         // Optional in the model; defaults to the seller's marketplace.
-        None => vec![st
-            .seller(seller_id)
-            .map(|s| s.marketplace_id.clone())
-            .unwrap_or_default()],
+        None => vec![st.seller(seller_id).map(|s| s.marketplace_id.clone()).unwrap_or_default()],
         Some(ids) if ids.is_empty() || ids.len() > 50 => {
-            return Err(ApiError::invalid(
-                "marketplaceIds must contain between 1 and 50 marketplace ids.",
-            ))
+            return Err(ApiError::invalid("marketplaceIds must contain between 1 and 50 marketplace ids."))
         }
         Some(ids) => ids,
     };
     let fs = params.list("fulfillmentStatuses").unwrap_or_default();
     if let Some(bad) = fs.iter().find(|s| Status::parse(s).is_none()) {
-        return Err(ApiError::invalid(format!(
-            "Invalid fulfillmentStatuses value: {bad}."
-        )));
+        return Err(ApiError::invalid(format!("Invalid fulfillmentStatuses value: {bad}.")));
     }
     let fb = params.list("fulfilledBy").unwrap_or_default();
-    if let Some(bad) = fb
-        .iter()
-        .find(|s| !matches!(s.as_str(), "MERCHANT" | "AMAZON"))
-    {
-        return Err(ApiError::invalid(format!(
-            "Invalid fulfilledBy value: {bad}."
-        )));
+    if let Some(bad) = fb.iter().find(|s| !matches!(s.as_str(), "MERCHANT" | "AMAZON")) {
+        return Err(ApiError::invalid(format!("Invalid fulfilledBy value: {bad}.")));
     }
-    Ok(Window {
-        m: mode,
-        a: after,
-        b: before,
-        mk,
-        fs,
-        fb,
-    })
+    Ok(Window { m: mode, a: after, b: before, mk, fs, fb })
 }
 
 fn time_param(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
     params
         .one(name)
         .map(|raw| {
-            parse_time(raw)
-                .ok_or_else(|| ApiError::invalid(format!("{name} must be an ISO 8601 date-time.")))
+            parse_time(raw).ok_or_else(|| ApiError::invalid(format!("{name} must be an ISO 8601 date-time.")))
         })
         .transpose()
 }
@@ -238,9 +190,7 @@ fn time_param(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiE
 /// The token implies the original filters; repeating them is fine, changing them is not.
 fn check_repeated_filters(params: &Params, w: &Window) -> Result<(), ApiError> {
     let mismatch = |name: &str| {
-        ApiError::invalid(format!(
-            "{name} does not match the request that issued the paginationToken."
-        ))
+        ApiError::invalid(format!("{name} does not match the request that issued the paginationToken."))
     };
     let (after_name, before_name) = w.m.params();
     let (other_after, other_before) = w.m.other().params();
@@ -255,11 +205,9 @@ fn check_repeated_filters(params: &Params, w: &Window) -> Result<(), ApiError> {
     if time_param(params, before_name)?.is_some_and(|b| b != w.b) {
         return Err(mismatch(before_name));
     }
-    for (name, expected) in [
-        ("marketplaceIds", &w.mk),
-        ("fulfillmentStatuses", &w.fs),
-        ("fulfilledBy", &w.fb),
-    ] {
+    for (name, expected) in
+        [("marketplaceIds", &w.mk), ("fulfillmentStatuses", &w.fs), ("fulfilledBy", &w.fb)]
+    {
         if let Some(mut given) = params.list(name) {
             let mut expected = expected.clone();
             given.sort();

@@ -31,10 +31,7 @@ async fn token_grant_issues_a_bearer_token_for_valid_credentials() {
         ])
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.body["access_token"]
-        .as_str()
-        .unwrap()
-        .starts_with("Atza|"));
+    assert!(r.body["access_token"].as_str().unwrap().starts_with("Atza|"));
     assert_eq!(r.body["token_type"], "bearer");
     assert_eq!(r.body["expires_in"], 3600);
     assert_eq!(r.body["refresh_token"], s.refresh_token.as_str());
@@ -83,10 +80,7 @@ async fn token_grant_rejects_wrong_credentials_the_lwa_way() {
 #[tokio::test]
 async fn search_orders_requires_a_valid_access_token() {
     let h = Harness::new(lagless()).await;
-    let query = [
-        ("lastUpdatedAfter", LONG_AGO),
-        ("marketplaceIds", "A1PA6795UKMFR9"),
-    ];
+    let query = [("lastUpdatedAfter", LONG_AGO), ("marketplaceIds", "A1PA6795UKMFR9")];
     for token in [None, Some("Atza|forged")] {
         let r = h.get("/orders/2026-01-01/orders", token, &query).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -101,11 +95,7 @@ async fn search_orders_requires_a_valid_access_token() {
 
 #[tokio::test]
 async fn expired_access_token_is_refused() {
-    let h = Harness::new(SandboxConfig {
-        token_lifetime: Duration::from_millis(300),
-        ..lagless()
-    })
-    .await;
+    let h = Harness::new(SandboxConfig { token_lifetime: Duration::from_millis(300), ..lagless() }).await;
     let token = h.token().await;
     let query = [("lastUpdatedAfter", LONG_AGO)];
     assert_eq!(h.search(&token, &query).await.status, StatusCode::OK);
@@ -120,44 +110,17 @@ async fn last_updated_before_closer_to_now_than_the_window_lag_is_rejected() {
     let h = Harness::new(SandboxConfig::default()).await;
     let token = h.token().await;
     let too_recent = ago(60);
-    let r = h
-        .search(
-            &token,
-            &[
-                ("lastUpdatedAfter", LONG_AGO),
-                ("lastUpdatedBefore", &too_recent),
-            ],
-        )
-        .await;
+    let r = h.search(&token, &[("lastUpdatedAfter", LONG_AGO), ("lastUpdatedBefore", &too_recent)]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.error_code(), "InvalidInput");
-    assert!(
-        r.error_message().contains("lastUpdatedBefore"),
-        "{}",
-        r.body
-    );
+    assert!(r.error_message().contains("lastUpdatedBefore"), "{}", r.body);
 
     let old_enough = ago(180);
-    let r = h
-        .search(
-            &token,
-            &[
-                ("lastUpdatedAfter", LONG_AGO),
-                ("lastUpdatedBefore", &old_enough),
-            ],
-        )
-        .await;
+    let r = h.search(&token, &[("lastUpdatedAfter", LONG_AGO), ("lastUpdatedBefore", &old_enough)]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
-    let before_after = h
-        .search(
-            &token,
-            &[
-                ("lastUpdatedAfter", &ago(300)),
-                ("lastUpdatedBefore", &ago(600)),
-            ],
-        )
-        .await;
+    let before_after =
+        h.search(&token, &[("lastUpdatedAfter", &ago(300)), ("lastUpdatedBefore", &ago(600))]).await;
     assert_eq!(before_after.status, StatusCode::BAD_REQUEST);
     assert!(before_after.error_message().contains("lastUpdatedBefore"));
 }
@@ -170,22 +133,15 @@ async fn orders_newer_than_the_window_lag_are_not_yet_visible() {
         NewOrder::released(one_item()),
         Utc::now() - chrono::Duration::minutes(10),
     );
-    h.sandbox
-        .create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
+    h.sandbox.create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
     let token = h.token().await;
     let r = h.search(&token, &[("lastUpdatedAfter", LONG_AGO)]).await;
     assert_eq!(r.status, StatusCode::OK);
-    let ids: Vec<&str> = r.body["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["orderId"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> =
+        r.body["orders"].as_array().unwrap().iter().map(|o| o["orderId"].as_str().unwrap()).collect();
     assert_eq!(ids, vec![old.as_str()]);
     // The effective end of the window is echoed so clients can continue from it.
-    let echoed =
-        chrono::DateTime::parse_from_rfc3339(r.body["lastUpdatedBefore"].as_str().unwrap())
-            .unwrap();
+    let echoed = chrono::DateTime::parse_from_rfc3339(r.body["lastUpdatedBefore"].as_str().unwrap()).unwrap();
     assert!(echoed < Utc::now() - chrono::Duration::seconds(119));
 }
 
@@ -193,20 +149,12 @@ async fn orders_newer_than_the_window_lag_are_not_yet_visible() {
 async fn exactly_one_of_created_after_and_last_updated_after_is_required() {
     let h = Harness::new(lagless()).await;
     let token = h.token().await;
-    for query in [
-        vec![],
-        vec![("createdAfter", LONG_AGO), ("lastUpdatedAfter", LONG_AGO)],
-    ] {
+    for query in [vec![], vec![("createdAfter", LONG_AGO), ("lastUpdatedAfter", LONG_AGO)]] {
         let r = h.search(&token, &query).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         assert_eq!(r.error_code(), "InvalidInput");
     }
-    let mixed = h
-        .search(
-            &token,
-            &[("createdAfter", LONG_AGO), ("lastUpdatedBefore", LONG_AGO)],
-        )
-        .await;
+    let mixed = h.search(&token, &[("createdAfter", LONG_AGO), ("lastUpdatedBefore", LONG_AGO)]).await;
     assert_eq!(mixed.status, StatusCode::BAD_REQUEST);
     let created = h.search(&token, &[("createdAfter", LONG_AGO)]).await;
     assert_eq!(created.status, StatusCode::OK);
@@ -217,12 +165,8 @@ async fn exactly_one_of_created_after_and_last_updated_after_is_required() {
 #[tokio::test]
 async fn pagination_across_three_pages_returns_each_order_once() {
     let h = Harness::new(lagless()).await;
-    let mut created: Vec<String> = (0..5)
-        .map(|_| {
-            h.sandbox
-                .create_order("SANDBOXSELLER1", NewOrder::released(one_item()))
-        })
-        .collect();
+    let mut created: Vec<String> =
+        (0..5).map(|_| h.sandbox.create_order("SANDBOXSELLER1", NewOrder::released(one_item()))).collect();
     let token = h.token().await;
     let mut seen = Vec::new();
     let mut pages = 0;
@@ -275,49 +219,21 @@ async fn order_updated_while_paging_moves_to_a_later_window() {
         })
         .collect();
     let token = h.token().await;
-    let first = h
-        .search(
-            &token,
-            &[("lastUpdatedAfter", LONG_AGO), ("maxResultsPerPage", "2")],
-        )
-        .await;
-    let next = first.body["pagination"]["nextToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let window_end = first.body["lastUpdatedBefore"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = h.search(&token, &[("lastUpdatedAfter", LONG_AGO), ("maxResultsPerPage", "2")]).await;
+    let next = first.body["pagination"]["nextToken"].as_str().unwrap().to_string();
+    let window_end = first.body["lastUpdatedBefore"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(5)).await;
     // The last order changes while the client pages.
     assert!(h.sandbox.release_payment(&ids[3]));
-    let second = h
-        .search(
-            &token,
-            &[("paginationToken", &next), ("maxResultsPerPage", "2")],
-        )
-        .await;
+    let second = h.search(&token, &[("paginationToken", &next), ("maxResultsPerPage", "2")]).await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.body);
-    let page: Vec<&str> = second.body["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["orderId"].as_str().unwrap())
-        .collect();
+    let page: Vec<&str> =
+        second.body["orders"].as_array().unwrap().iter().map(|o| o["orderId"].as_str().unwrap()).collect();
     assert_eq!(page, vec![ids[2].as_str()]);
     assert!(second.body.get("pagination").is_none());
     assert_eq!(second.body["lastUpdatedBefore"], window_end.as_str());
 
-    let later = h
-        .search(
-            &token,
-            &[
-                ("lastUpdatedAfter", &window_end),
-                ("includedData", "FULFILLMENT"),
-            ],
-        )
-        .await;
+    let later = h.search(&token, &[("lastUpdatedAfter", &window_end), ("includedData", "FULFILLMENT")]).await;
     let orders = later.body["orders"].as_array().unwrap();
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0]["orderId"], ids[3].as_str());
@@ -328,20 +244,11 @@ async fn order_updated_while_paging_moves_to_a_later_window() {
 async fn pagination_token_implies_filters_and_rejects_changed_ones() {
     let h = Harness::new(lagless()).await;
     for _ in 0..3 {
-        h.sandbox
-            .create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
+        h.sandbox.create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
     }
     let token = h.token().await;
-    let first = h
-        .search(
-            &token,
-            &[("lastUpdatedAfter", LONG_AGO), ("maxResultsPerPage", "1")],
-        )
-        .await;
-    let next = first.body["pagination"]["nextToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = h.search(&token, &[("lastUpdatedAfter", LONG_AGO), ("maxResultsPerPage", "1")]).await;
+    let next = first.body["pagination"]["nextToken"].as_str().unwrap().to_string();
     let repeated = h
         .search(
             &token,
@@ -353,12 +260,7 @@ async fn pagination_token_implies_filters_and_rejects_changed_ones() {
         )
         .await;
     assert_eq!(repeated.status, StatusCode::OK, "{}", repeated.body);
-    let changed = h
-        .search(
-            &token,
-            &[("lastUpdatedAfter", &ago(3600)), ("paginationToken", &next)],
-        )
-        .await;
+    let changed = h.search(&token, &[("lastUpdatedAfter", &ago(3600)), ("paginationToken", &next)]).await;
     assert_eq!(changed.status, StatusCode::BAD_REQUEST);
     assert!(changed.error_message().contains("lastUpdatedAfter"));
 }
@@ -373,21 +275,11 @@ async fn invalid_pagination_token_is_rejected() {
         assert_eq!(r.error_code(), "InvalidInput");
     }
     // An unencoded token ('+' read as space) is invalid too.
-    h.sandbox
-        .create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
-    h.sandbox
-        .create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
-    let first = h
-        .search(
-            &token,
-            &[("lastUpdatedAfter", LONG_AGO), ("maxResultsPerPage", "1")],
-        )
-        .await;
+    h.sandbox.create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
+    h.sandbox.create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
+    let first = h.search(&token, &[("lastUpdatedAfter", LONG_AGO), ("maxResultsPerPage", "1")]).await;
     let next = first.body["pagination"]["nextToken"].as_str().unwrap();
-    let url = format!(
-        "{}/orders/2026-01-01/orders?paginationToken={next}",
-        h.running.base_url
-    );
+    let url = format!("{}/orders/2026-01-01/orders?paginationToken={next}", h.running.base_url);
     let r = h.get_url(&url, Some(&token)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
@@ -395,23 +287,14 @@ async fn invalid_pagination_token_is_rejected() {
 #[tokio::test]
 async fn included_data_gates_optional_sections() {
     let h = Harness::new(lagless()).await;
-    let id = h
-        .sandbox
-        .create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
+    let id = h.sandbox.create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
     let token = h.token().await;
 
     let bare = h.get_order(&token, &id, "").await;
     assert_eq!(bare.status, StatusCode::OK);
     let order = &bare.body["order"];
     assert_eq!(order["orderId"], id.as_str());
-    for section in [
-        "buyer",
-        "recipient",
-        "proceeds",
-        "payment",
-        "fulfillment",
-        "packages",
-    ] {
+    for section in ["buyer", "recipient", "proceeds", "payment", "fulfillment", "packages"] {
         assert!(order.get(section).is_none(), "{section} leaked: {order}");
     }
     assert!(order["orderItems"][0].get("proceeds").is_none());
@@ -434,16 +317,10 @@ async fn included_data_gates_optional_sections() {
         .await;
     let order = &r.body["orders"][0];
     assert!(order.get("buyer").is_none());
-    assert_eq!(
-        order["recipient"]["deliveryAddress"]["addressType"],
-        "RESIDENTIAL"
-    );
+    assert_eq!(order["recipient"]["deliveryAddress"]["addressType"], "RESIDENTIAL");
     assert_eq!(order["proceeds"]["grandTotal"]["amount"], "19.99");
     assert_eq!(order["fulfillment"]["fulfillmentStatus"], "UNSHIPPED");
-    assert_eq!(
-        order["orderItems"][0]["fulfillment"]["quantityUnfulfilled"],
-        1
-    );
+    assert_eq!(order["orderItems"][0]["fulfillment"]["quantityUnfulfilled"], 1);
 
     let bad = h.get_order(&token, &id, "EVERYTHING").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
@@ -464,28 +341,17 @@ async fn money_is_a_decimal_string_with_the_currency_minor_digits() {
         serde_json::json!({"amount": "19.99", "currencyCode": "EUR"})
     );
     assert_eq!(item["proceeds"]["proceedsTotal"]["amount"], "59.97");
-    assert_eq!(
-        order["orderItems"][1]["product"]["price"]["unitPrice"]["amount"],
-        "0.05"
-    );
+    assert_eq!(order["orderItems"][1]["product"]["price"]["unitPrice"]["amount"], "0.05");
     assert_eq!(order["proceeds"]["grandTotal"]["amount"], "60.02");
-    assert_eq!(
-        order["payment"]["paymentExecutions"][0]["paymentAmount"]["amount"],
-        "60.02"
-    );
+    assert_eq!(order["payment"]["paymentExecutions"][0]["paymentAmount"]["amount"], "60.02");
     let ts = order["createdTime"].as_str().unwrap();
-    assert!(
-        ts.ends_with('Z') && ts.len() == "2026-01-01T00:00:00.000Z".len(),
-        "{ts}"
-    );
+    assert!(ts.ends_with('Z') && ts.len() == "2026-01-01T00:00:00.000Z".len(), "{ts}");
 }
 
 #[tokio::test]
 async fn pending_order_has_no_recipient_until_payment_is_released() {
     let h = Harness::new(lagless()).await;
-    let id = h
-        .sandbox
-        .create_order("SANDBOXSELLER1", NewOrder::pending(one_item()));
+    let id = h.sandbox.create_order("SANDBOXSELLER1", NewOrder::pending(one_item()));
     let token = h.token().await;
     let all = "BUYER,RECIPIENT,PAYMENT,FULFILLMENT,PROCEEDS";
 
@@ -504,22 +370,12 @@ async fn pending_order_has_no_recipient_until_payment_is_released() {
     assert_eq!(released["fulfillment"]["fulfillmentStatus"], "UNSHIPPED");
     assert!(released["buyer"]["buyerName"].is_string());
     let address = &released["recipient"]["deliveryAddress"];
-    for field in [
-        "name",
-        "addressLine1",
-        "city",
-        "postalCode",
-        "countryCode",
-        "phone",
-    ] {
+    for field in ["name", "addressLine1", "city", "postalCode", "countryCode", "phone"] {
         assert!(address[field].is_string(), "missing {field}");
     }
     assert_eq!(address["countryCode"], "DE");
     assert!(released["payment"]["paymentExecutions"][0]["paymentMethod"] == "Other");
-    assert!(
-        released["lastUpdatedTime"].as_str().unwrap()
-            > pending["lastUpdatedTime"].as_str().unwrap()
-    );
+    assert!(released["lastUpdatedTime"].as_str().unwrap() > pending["lastUpdatedTime"].as_str().unwrap());
     let values = h.sandbox.buyer_field_values();
     assert!(values.contains(&address["name"].as_str().unwrap().to_string()));
     assert!(values.contains(&address["addressLine1"].as_str().unwrap().to_string()));
@@ -530,9 +386,7 @@ async fn pending_order_has_no_recipient_until_payment_is_released() {
 async fn orders_of_unknown_ids_or_other_sellers_are_not_found() {
     let h = Harness::new(lagless()).await;
     let other = h.sandbox.add_seller();
-    let theirs = h
-        .sandbox
-        .create_order(&other.seller_id, NewOrder::released(one_item()));
+    let theirs = h.sandbox.create_order(&other.seller_id, NewOrder::released(one_item()));
     let token = h.token().await;
     for id in ["999-0000000-0000000", theirs.as_str()] {
         let r = h.get_order(&token, id, "").await;
@@ -542,79 +396,40 @@ async fn orders_of_unknown_ids_or_other_sellers_are_not_found() {
     let search = h.search(&token, &[("lastUpdatedAfter", LONG_AGO)]).await;
     assert_eq!(search.body["orders"].as_array().unwrap().len(), 0);
     let their_token = h.token_for(&other).await;
-    assert_eq!(
-        h.get_order(&their_token, &theirs, "").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(h.get_order(&their_token, &theirs, "").await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn search_filters_by_marketplace_and_fulfillment_status() {
     let h = Harness::new(lagless()).await;
-    let pending = h
-        .sandbox
-        .create_order("SANDBOXSELLER1", NewOrder::pending(one_item()));
-    h.sandbox
-        .create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
+    let pending = h.sandbox.create_order("SANDBOXSELLER1", NewOrder::pending(one_item()));
+    h.sandbox.create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
     let token = h.token().await;
-    let r = h
-        .search(
-            &token,
-            &[
-                ("lastUpdatedAfter", LONG_AGO),
-                ("fulfillmentStatuses", "PENDING"),
-            ],
-        )
-        .await;
+    let r = h.search(&token, &[("lastUpdatedAfter", LONG_AGO), ("fulfillmentStatuses", "PENDING")]).await;
     let orders = r.body["orders"].as_array().unwrap();
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0]["orderId"], pending.as_str());
-    let uk = h
-        .search(
-            &token,
-            &[
-                ("lastUpdatedAfter", LONG_AGO),
-                ("marketplaceIds", "A1F83G8C2ARO7P"),
-            ],
-        )
-        .await;
+    let uk = h.search(&token, &[("lastUpdatedAfter", LONG_AGO), ("marketplaceIds", "A1F83G8C2ARO7P")]).await;
     assert_eq!(uk.body["orders"].as_array().unwrap().len(), 0);
-    let bad = h
-        .search(
-            &token,
-            &[
-                ("lastUpdatedAfter", LONG_AGO),
-                ("fulfillmentStatuses", "LOST"),
-            ],
-        )
-        .await;
+    let bad = h.search(&token, &[("lastUpdatedAfter", LONG_AGO), ("fulfillmentStatuses", "LOST")]).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn responses_carry_request_id_and_operation_rate_limit_headers() {
     let h = Harness::new(lagless()).await;
-    let id = h
-        .sandbox
-        .create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
+    let id = h.sandbox.create_order("SANDBOXSELLER1", NewOrder::released(one_item()));
     let token = h.token().await;
     let search = h.search(&token, &[("lastUpdatedAfter", LONG_AGO)]).await;
     assert_eq!(search.header("x-amzn-ratelimit-limit"), Some("0.0056"));
     let get = h.get_order(&token, &id, "").await;
     assert_eq!(get.header("x-amzn-ratelimit-limit"), Some("0.5"));
-    let item_id = get.body["order"]["orderItems"][0]["orderItemId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let confirm = h
-        .confirm(&token, &id, &common::package("1", &[(&item_id, 1)]))
-        .await;
+    let item_id = get.body["order"]["orderItems"][0]["orderItemId"].as_str().unwrap().to_string();
+    let confirm = h.confirm(&token, &id, &common::package("1", &[(&item_id, 1)])).await;
     assert_eq!(confirm.status, StatusCode::NO_CONTENT);
     assert_eq!(confirm.header("x-amzn-ratelimit-limit"), Some("2.0"));
-    let ids: HashSet<&str> = [&search, &get, &confirm]
-        .iter()
-        .map(|r| r.header("x-amzn-requestid").unwrap())
-        .collect();
+    let ids: HashSet<&str> =
+        [&search, &get, &confirm].iter().map(|r| r.header("x-amzn-requestid").unwrap()).collect();
     assert_eq!(ids.len(), 3);
 }
 
@@ -632,10 +447,7 @@ async fn rate_limit_answers_429_quota_exceeded_with_the_limit_header() {
     let throttled = h.search(&token, &query).await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(throttled.error_code(), "QuotaExceeded");
-    assert_eq!(
-        throttled.error_message(),
-        "You exceeded your quota for the requested resource."
-    );
+    assert_eq!(throttled.error_message(), "You exceeded your quota for the requested resource.");
     assert_eq!(throttled.header("x-amzn-ratelimit-limit"), Some("0.01"));
     // Buckets are per operation.
     let get = h.get_order(&token, "302-0000000-0000000", "").await;

@@ -56,14 +56,8 @@ async fn confirm_shipment_records_once_and_an_identical_repeat_is_idempotent() {
     assert_eq!(packages[0]["trackingNumber"], "003404341");
     assert_eq!(packages[0]["shipTime"], "2026-01-15T10:00:00.000Z");
     assert_eq!(packages[0]["packageItems"][0]["quantity"], 2);
-    assert_eq!(
-        order["orderItems"][0]["fulfillment"]["quantityFulfilled"],
-        2
-    );
-    assert_eq!(
-        order["orderItems"][0]["fulfillment"]["quantityUnfulfilled"],
-        0
-    );
+    assert_eq!(order["orderItems"][0]["fulfillment"]["quantityFulfilled"], 2);
+    assert_eq!(order["orderItems"][0]["fulfillment"]["quantityUnfulfilled"], 0);
 }
 
 #[tokio::test]
@@ -71,9 +65,7 @@ async fn repeat_of_a_package_reference_with_different_content_is_rejected() {
     let h = Harness::new(lagless()).await;
     let (id, items) = two_item_order(&h, false);
     let token = h.token().await;
-    let first = h
-        .confirm(&token, &id, &package("7", &[(&items[0], 1)]))
-        .await;
+    let first = h.confirm(&token, &id, &package("7", &[(&items[0], 1)])).await;
     assert_eq!(first.status, StatusCode::NO_CONTENT);
     let mut changed = package("7", &[(&items[0], 1)]);
     changed["packageDetail"]["trackingNumber"] = "OTHER123".into();
@@ -92,41 +84,22 @@ async fn partial_shipments_mark_the_order_partially_shipped_then_shipped() {
     let before = h.sandbox.order_json(&id).unwrap()["lastUpdatedTime"].clone();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 
-    let r = h
-        .confirm(&token, &id, &package("1", &[(&items[0], 1)]))
-        .await;
+    let r = h.confirm(&token, &id, &package("1", &[(&items[0], 1)])).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        h.sandbox.order_status(&id).as_deref(),
-        Some("PARTIALLY_SHIPPED")
-    );
+    assert_eq!(h.sandbox.order_status(&id).as_deref(), Some("PARTIALLY_SHIPPED"));
     let order = h.sandbox.order_json(&id).unwrap();
     assert!(order["lastUpdatedTime"].as_str() > before.as_str());
-    assert_eq!(
-        order["orderItems"][0]["fulfillment"]["quantityUnfulfilled"],
-        1
-    );
+    assert_eq!(order["orderItems"][0]["fulfillment"]["quantityUnfulfilled"], 1);
 
     // More than is still unshipped.
-    let too_many = h
-        .confirm(&token, &id, &package("2", &[(&items[0], 2)]))
-        .await;
+    let too_many = h.confirm(&token, &id, &package("2", &[(&items[0], 2)])).await;
     assert_eq!(too_many.status, StatusCode::BAD_REQUEST);
     assert_eq!(too_many.error_code(), "InvalidInput");
 
     let rest = package("2", &[(&items[0], 1), (&items[1], 1)]);
-    assert_eq!(
-        h.confirm(&token, &id, &rest).await.status,
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(h.confirm(&token, &id, &rest).await.status, StatusCode::NO_CONTENT);
     assert_eq!(h.sandbox.order_status(&id).as_deref(), Some("SHIPPED"));
-    assert_eq!(
-        h.sandbox.order_json(&id).unwrap()["packages"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(h.sandbox.order_json(&id).unwrap()["packages"].as_array().unwrap().len(), 2);
     assert!(!h.sandbox.cancel(&id), "shipped orders cannot be cancelled");
 }
 
@@ -135,22 +108,15 @@ async fn pending_and_cancelled_orders_cannot_be_confirmed() {
     let h = Harness::new(lagless()).await;
     let (pending, items) = two_item_order(&h, true);
     let token = h.token().await;
-    let r = h
-        .confirm(&token, &pending, &package("1", &[(&items[0], 1)]))
-        .await;
+    let r = h.confirm(&token, &pending, &package("1", &[(&items[0], 1)])).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.error_code(), "InvalidInput");
     assert!(r.error_message().contains("pending"), "{}", r.body);
 
     let (cancelled, items) = two_item_order(&h, false);
     assert!(h.sandbox.cancel(&cancelled));
-    assert_eq!(
-        h.sandbox.order_status(&cancelled).as_deref(),
-        Some("CANCELLED")
-    );
-    let r = h
-        .confirm(&token, &cancelled, &package("1", &[(&items[0], 1)]))
-        .await;
+    assert_eq!(h.sandbox.order_status(&cancelled).as_deref(), Some("CANCELLED"));
+    let r = h.confirm(&token, &cancelled, &package("1", &[(&items[0], 1)])).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.error_message().contains("cancelled"));
     assert!(h.sandbox.confirmations().is_empty());
@@ -176,10 +142,7 @@ async fn invalid_shipment_confirmations_are_rejected_as_invalid_input() {
     v["packageDetail"]["packageReferenceId"] = 1.into();
     cases.push(("reference as number", v));
     let mut v = valid.clone();
-    v["packageDetail"]
-        .as_object_mut()
-        .unwrap()
-        .remove("trackingNumber");
+    v["packageDetail"].as_object_mut().unwrap().remove("trackingNumber");
     cases.push(("missing tracking number", v));
     let mut v = valid.clone();
     v["packageDetail"]["shipDate"] = "15.01.2026".into();
@@ -208,9 +171,7 @@ async fn invalid_shipment_confirmations_are_rejected_as_invalid_input() {
 async fn confirm_shipment_requires_a_valid_access_token() {
     let h = Harness::new(lagless()).await;
     let (id, items) = two_item_order(&h, false);
-    let r = h
-        .confirm("Atza|forged", &id, &package("1", &[(&items[0], 1)]))
-        .await;
+    let r = h.confirm("Atza|forged", &id, &package("1", &[(&items[0], 1)])).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.error_code(), "Unauthorized");
     assert!(h.sandbox.confirmations().is_empty());

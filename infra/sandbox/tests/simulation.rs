@@ -10,10 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 fn seeded(seed: u64) -> Sandbox {
-    let sandbox = Sandbox::new(SandboxConfig {
-        seed,
-        ..SandboxConfig::default()
-    });
+    let sandbox = Sandbox::new(SandboxConfig { seed, ..SandboxConfig::default() });
     sandbox.add_seller();
     for _ in 0..3 {
         sandbox.create_order("SANDBOXSELLER1", NewOrder::released(vec![]));
@@ -37,10 +34,7 @@ fn orders_and_buyers_are_deterministic_from_the_seed() {
     assert_eq!(strip_times(&a, id), strip_times(&b, id));
     assert_eq!(a.sellers(), b.sellers());
     assert_eq!(a.sellers()[0].seller_id, "SANDBOXSELLER1");
-    assert_eq!(
-        a.sellers()[0].client_id,
-        "amzn1.application-oa2-client.sandbox1"
-    );
+    assert_eq!(a.sellers()[0].client_id, "amzn1.application-oa2-client.sandbox1");
 }
 
 #[test]
@@ -52,18 +46,12 @@ fn generated_ids_and_buyer_data_have_realistic_shapes() {
     let order = sandbox.order_json(id).unwrap();
     let item_id = order["orderItems"][0]["orderItemId"].as_str().unwrap();
     assert_eq!(item_id.len(), 14);
-    assert!(order["buyer"]["buyerEmail"]
-        .as_str()
-        .unwrap()
-        .ends_with("@marketplace.amazon.de"));
+    assert!(order["buyer"]["buyerEmail"].as_str().unwrap().ends_with("@marketplace.amazon.de"));
     assert_eq!(order["salesChannel"]["marketplaceName"], "Amazon.de");
     assert_eq!(order["fulfillment"]["fulfilledBy"], "MERCHANT");
     // Names are distinctive enough to grep for in logs.
     let name = order["buyer"]["buyerName"].as_str().unwrap();
-    assert!(
-        name.rsplit('-').next().unwrap().parse::<u32>().is_ok(),
-        "{name}"
-    );
+    assert!(name.rsplit('-').next().unwrap().parse::<u32>().is_ok(), "{name}");
     assert!(sandbox.buyer_field_values().len() >= 3 * 4);
 }
 
@@ -87,11 +75,7 @@ fn generator_tick_places_pending_orders_and_later_releases_them() {
         assert_eq!(sandbox.order_status(id).as_deref(), Some("PENDING"));
     }
     sandbox.tick();
-    assert_eq!(
-        sandbox.order_ids().len(),
-        2,
-        "next order only due in an hour"
-    );
+    assert_eq!(sandbox.order_ids().len(), 2, "next order only due in an hour");
     for id in &ids {
         assert_eq!(sandbox.order_status(id).as_deref(), Some("UNSHIPPED"));
     }
@@ -150,21 +134,19 @@ async fn control_endpoints_drive_the_sandbox() {
     let created = h
         .post(
             "/_sandbox/orders",
-            Some(&json!({"pending": true, "items": [{"sku": "X-1", "quantity": 2, "unit_price_cents": 250}]})),
+            Some(
+                &json!({"pending": true, "items": [{"sku": "X-1", "quantity": 2, "unit_price_cents": 250}]}),
+            ),
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let id = created.body["orderId"].as_str().unwrap().to_string();
     assert_eq!(h.sandbox.order_status(&id).as_deref(), Some("PENDING"));
 
-    let released = h
-        .post(&format!("/_sandbox/orders/{id}/release"), None)
-        .await;
+    let released = h.post(&format!("/_sandbox/orders/{id}/release"), None).await;
     assert_eq!(released.status, StatusCode::OK);
     assert_eq!(released.body["fulfillmentStatus"], "UNSHIPPED");
-    let again = h
-        .post(&format!("/_sandbox/orders/{id}/release"), None)
-        .await;
+    let again = h.post(&format!("/_sandbox/orders/{id}/release"), None).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 
     let list = h.get("/_sandbox/orders", None, &[]).await;

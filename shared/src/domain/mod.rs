@@ -12,7 +12,7 @@ pub use customer::{Address, Customer};
 pub use ids::{AccountId, MarketplaceOrderId, OrderItemId, OrderKey, PackageId};
 pub use money::{Currency, Money, MoneyError};
 pub use order::{
-    MarketplaceOrder, MarketplaceOrderState, OrderLine, OrderState, OrderStatus, Payment,
-    SalesOrder, TransitionError,
+    MarketplaceOrder, MarketplaceOrderState, OrderLine, OrderState, OrderStatus, Payment, SalesOrder,
+    TransitionError,
 };
 pub use shipment::{Package, PackageLine, PackageState, ShipmentRequest};

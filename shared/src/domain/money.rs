@@ -8,7 +8,9 @@ use std::fmt;
 pub enum MoneyError {
     #[error("unknown currency {0:?}")]
     UnknownCurrency(String),
-    #[error("amount {amount:?} is not a decimal number with at most {digits} fraction digits for {currency}")]
+    #[error(
+        "amount {amount:?} is not a decimal number with at most {digits} fraction digits for {currency}"
+    )]
     InvalidAmount { amount: String, currency: String, digits: u8 },
     #[error("amount {0:?} is out of range")]
     OutOfRange(String),
@@ -18,10 +20,30 @@ pub enum MoneyError {
 
 /// The currencies marketplaces in Orderbridge's reach sell in, with their minor-unit digits.
 const CURRENCIES: &[(&str, u8)] = &[
-    ("AED", 2), ("AUD", 2), ("BRL", 2), ("CAD", 2), ("CHF", 2), ("CNY", 2), ("CZK", 2),
-    ("DKK", 2), ("EGP", 2), ("EUR", 2), ("GBP", 2), ("HUF", 2), ("INR", 2), ("JPY", 0),
-    ("MXN", 2), ("NOK", 2), ("PLN", 2), ("RON", 2), ("SAR", 2), ("SEK", 2), ("SGD", 2),
-    ("TRY", 2), ("USD", 2), ("ZAR", 2),
+    ("AED", 2),
+    ("AUD", 2),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CNY", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EGP", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HUF", 2),
+    ("INR", 2),
+    ("JPY", 0),
+    ("MXN", 2),
+    ("NOK", 2),
+    ("PLN", 2),
+    ("RON", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("TRY", 2),
+    ("USD", 2),
+    ("ZAR", 2),
 ];
 
 /// An ISO 4217 currency that Orderbridge knows the minor units of. Stored as its code.
@@ -121,10 +143,7 @@ impl Money {
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         if self.currency != other.currency {
-            return Err(MoneyError::CurrencyMismatch(
-                self.currency.to_string(),
-                other.currency.to_string(),
-            ));
+            return Err(MoneyError::CurrencyMismatch(self.currency.to_string(), other.currency.to_string()));
         }
         self.minor_units
             .checked_add(other.minor_units)
@@ -141,12 +160,7 @@ impl Money {
         let scale = 10_i64.pow(digits);
         let sign = if self.minor_units < 0 { "-" } else { "" };
         let abs = self.minor_units.unsigned_abs();
-        format!(
-            "{sign}{}.{:0width$}",
-            abs / scale as u64,
-            abs % scale as u64,
-            width = digits as usize
-        )
+        format!("{sign}{}.{:0width$}", abs / scale as u64, abs % scale as u64, width = digits as usize)
     }
 }
 

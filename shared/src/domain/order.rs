@@ -9,8 +9,8 @@
 //! that returns `Result` and leaves the order untouched when it refuses.
 
 use super::{
-    AccountId, Currency, Customer, Marketplace, MarketplaceOrderId, Money, OrderItemId, OrderKey,
-    Package, PackageId, ShipmentRequest,
+    AccountId, Currency, Customer, Marketplace, MarketplaceOrderId, Money, OrderItemId, OrderKey, Package,
+    PackageId, ShipmentRequest,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -305,10 +305,7 @@ impl SalesOrder {
         let mut lines = self.lines.clone();
         for requested in &request.items {
             let line = lines.iter_mut().find(|l| l.item_id == requested.item_id).ok_or_else(|| {
-                TransitionError::UnknownItem {
-                    order: self.key.clone(),
-                    item: requested.item_id.clone(),
-                }
+                TransitionError::UnknownItem { order: self.key.clone(), item: requested.item_id.clone() }
             })?;
             if requested.quantity > line.unrecorded() {
                 return Err(TransitionError::QuantityExceeded {

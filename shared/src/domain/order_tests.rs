@@ -61,29 +61,14 @@ fn customer() -> Customer {
 }
 
 fn payment() -> Payment {
-    Payment {
-        amount: euros(4_997),
-        paid_at: at(5),
-    }
+    Payment { amount: euros(4_997), paid_at: at(5) }
 }
 
 /// Two lines: two units of item A and one unit of item B, three units in all.
 fn lines() -> Vec<OrderLine> {
     vec![
-        OrderLine::new(
-            item(ITEM_A),
-            Some("SKU-A".into()),
-            Some("Widget".into()),
-            2,
-            Some(euros(1_999)),
-        ),
-        OrderLine::new(
-            item(ITEM_B),
-            Some("SKU-B".into()),
-            Some("Gadget".into()),
-            1,
-            Some(euros(999)),
-        ),
+        OrderLine::new(item(ITEM_A), Some("SKU-A".into()), Some("Widget".into()), 2, Some(euros(1_999))),
+        OrderLine::new(item(ITEM_B), Some("SKU-B".into()), Some("Gadget".into()), 1, Some(euros(999))),
     ]
 }
 
@@ -113,24 +98,13 @@ fn request(items: &[(&str, u32)]) -> ShipmentRequest {
         tracking_id: " 00340434161094042557\n".into(),
         ship_date: at(30),
         shipping_method: Some("Standard".into()),
-        items: items
-            .iter()
-            .map(|&(id, quantity)| PackageLine {
-                item_id: item(id),
-                quantity,
-            })
-            .collect(),
+        items: items.iter().map(|&(id, quantity)| PackageLine { item_id: item(id), quantity }).collect(),
     }
 }
 
 /// A package for `order`'s key, as if it had been recorded, without touching the order.
 fn package_for(order: &SalesOrder, number: u32, items: &[(&str, u32)]) -> Package {
-    Package::recorded(
-        order.key.clone(),
-        PackageId::new(number).unwrap(),
-        &request(items),
-        at(31),
-    )
+    Package::recorded(order.key.clone(), PackageId::new(number).unwrap(), &request(items), at(31))
 }
 
 fn pending_order() -> SalesOrder {
@@ -149,9 +123,7 @@ fn deliverable_order() -> SalesOrder {
 /// Deliverable, then one unit of item A recorded and confirmed: one unit of A and one of B left.
 fn partially_shipped_order() -> SalesOrder {
     let mut order = deliverable_order();
-    let package = order
-        .record_package(&request(&[(ITEM_A, 1)]), at(30))
-        .unwrap();
+    let package = order.record_package(&request(&[(ITEM_A, 1)]), at(30)).unwrap();
     order.confirm_package(&package).unwrap();
     assert_eq!(order.status(), OrderStatus::PartiallyShipped);
     order
@@ -159,9 +131,7 @@ fn partially_shipped_order() -> SalesOrder {
 
 fn shipped_order() -> SalesOrder {
     let mut order = deliverable_order();
-    let package = order
-        .record_package(&request(&[(ITEM_A, 2), (ITEM_B, 1)]), at(30))
-        .unwrap();
+    let package = order.record_package(&request(&[(ITEM_A, 2), (ITEM_B, 1)]), at(30)).unwrap();
     order.confirm_package(&package).unwrap();
     assert_eq!(order.status(), OrderStatus::Shipped);
     order
@@ -195,28 +165,15 @@ fn orders_in_every_state() -> Vec<(&'static str, SalesOrder)> {
 }
 
 fn quantities(order: &SalesOrder) -> Vec<(u32, u32)> {
-    order
-        .lines
-        .iter()
-        .map(|l| (l.quantity_recorded, l.quantity_confirmed))
-        .collect()
+    order.lines.iter().map(|l| (l.quantity_recorded, l.quantity_confirmed)).collect()
 }
 
 /// Asserts that `error` is the refusal of `action` for `before` (the order as it was), that its
 /// message names the order and its status, and that `after` is exactly `before`.
-fn assert_refused(
-    before: &SalesOrder,
-    after: &SalesOrder,
-    error: TransitionError,
-    action: &'static str,
-) {
+fn assert_refused(before: &SalesOrder, after: &SalesOrder, error: TransitionError, action: &'static str) {
     assert_eq!(
         error,
-        TransitionError::NotAllowed {
-            order: before.key.clone(),
-            from: before.status(),
-            action
-        }
+        TransitionError::NotAllowed { order: before.key.clone(), from: before.status(), action }
     );
     let message = error.to_string();
     assert!(message.contains(&before.key.to_string()), "{message}");
@@ -238,20 +195,13 @@ enum Action {
 }
 
 impl Action {
-    const ALL: [Action; 4] = [
-        Action::Release,
-        Action::Cancel,
-        Action::Ship,
-        Action::Confirm,
-    ];
+    const ALL: [Action; 4] = [Action::Release, Action::Cancel, Action::Ship, Action::Confirm];
 
     fn apply(self, order: &mut SalesOrder) -> Result<(), TransitionError> {
         match self {
             Action::Release => order.release(payment(), customer()),
             Action::Cancel => order.cancel(),
-            Action::Ship => order
-                .record_package(&request(&[(ITEM_A, 1)]), at(40))
-                .map(|_| ()),
+            Action::Ship => order.record_package(&request(&[(ITEM_A, 1)]), at(40)).map(|_| ()),
             Action::Confirm => {
                 let package = package_for(order, order.packages_recorded + 1, &[(ITEM_A, 1)]);
                 order.confirm_package(&package)
@@ -293,10 +243,7 @@ fn every_state_allows_exactly_the_transitions_of_the_status_machine() {
             let result = action.apply(&mut after);
             match expected(before.status(), action) {
                 Some(status) => {
-                    assert!(
-                        result.is_ok(),
-                        "{name} order refused {action:?}: {result:?}"
-                    );
+                    assert!(result.is_ok(), "{name} order refused {action:?}: {result:?}");
                     assert_eq!(after.status(), status, "{name} order after {action:?}");
                     assert_eq!(after.key, before.key);
                 }
@@ -313,10 +260,8 @@ fn every_state_allows_exactly_the_transitions_of_the_status_machine() {
 
 #[test]
 fn the_fixtures_cover_every_status() {
-    let statuses: Vec<OrderStatus> = orders_in_every_state()
-        .iter()
-        .map(|(_, order)| order.status())
-        .collect();
+    let statuses: Vec<OrderStatus> =
+        orders_in_every_state().iter().map(|(_, order)| order.status()).collect();
     for status in OrderStatus::ALL {
         assert!(statuses.contains(&status), "no fixture in {status}");
     }
@@ -340,32 +285,18 @@ fn pending_order_becomes_deliverable_when_released() {
     let before = order.clone();
     order.release(payment(), customer()).unwrap();
     assert_eq!(order.status(), OrderStatus::Deliverable);
-    assert_eq!(
-        order.state,
-        OrderState::Deliverable {
-            payment: payment(),
-            customer: customer()
-        }
-    );
+    assert_eq!(order.state, OrderState::Deliverable { payment: payment(), customer: customer() });
     assert_eq!(order.payment(), Some(&payment()));
     assert_eq!(order.customer(), Some(&customer()));
     // Nothing but the state changes.
-    assert_eq!(
-        SalesOrder {
-            state: OrderState::Pending,
-            ..order
-        },
-        before
-    );
+    assert_eq!(SalesOrder { state: OrderState::Pending, ..order }, before);
 }
 
 #[test]
 fn pending_order_cannot_ship() {
     let mut order = pending_order();
     let before = order.clone();
-    let error = order
-        .record_package(&request(&[(ITEM_A, 1)]), at(30))
-        .unwrap_err();
+    let error = order.record_package(&request(&[(ITEM_A, 1)]), at(30)).unwrap_err();
     assert_refused(&before, &order, error, "ship");
     assert_eq!(order.packages_recorded, 0);
 }
@@ -392,13 +323,7 @@ fn pending_order_can_be_cancelled_and_still_holds_no_payment_or_customer() {
     let mut order = pending_order();
     order.cancel().unwrap();
     assert_eq!(order.status(), OrderStatus::Cancelled);
-    assert_eq!(
-        order.state,
-        OrderState::Cancelled {
-            payment: None,
-            customer: None
-        }
-    );
+    assert_eq!(order.state, OrderState::Cancelled { payment: None, customer: None });
     assert_eq!(order.payment(), None);
     assert_eq!(order.customer(), None);
 }
@@ -411,10 +336,7 @@ fn pending_order_can_be_cancelled_and_still_holds_no_payment_or_customer() {
 fn deliverable_order_cannot_be_released_again() {
     let mut order = deliverable_order();
     let before = order.clone();
-    let other = Payment {
-        amount: euros(1),
-        paid_at: at(99),
-    };
+    let other = Payment { amount: euros(1), paid_at: at(99) };
     let error = order.release(other, customer()).unwrap_err();
     assert_refused(&before, &order, error, "release payment");
     assert_eq!(order.payment(), Some(&payment()));
@@ -424,13 +346,7 @@ fn deliverable_order_cannot_be_released_again() {
 fn deliverable_order_keeps_payment_and_customer_when_cancelled() {
     let mut order = deliverable_order();
     order.cancel().unwrap();
-    assert_eq!(
-        order.state,
-        OrderState::Cancelled {
-            payment: Some(payment()),
-            customer: Some(customer())
-        }
-    );
+    assert_eq!(order.state, OrderState::Cancelled { payment: Some(payment()), customer: Some(customer()) });
     assert_eq!(order.payment(), Some(&payment()));
     assert_eq!(order.customer(), Some(&customer()));
 }
@@ -438,9 +354,7 @@ fn deliverable_order_keeps_payment_and_customer_when_cancelled() {
 #[test]
 fn deliverable_order_stays_deliverable_while_packages_are_only_recorded() {
     let mut order = deliverable_order();
-    order
-        .record_package(&request(&[(ITEM_A, 2), (ITEM_B, 1)]), at(30))
-        .unwrap();
+    order.record_package(&request(&[(ITEM_A, 2), (ITEM_B, 1)]), at(30)).unwrap();
     assert_eq!(order.status(), OrderStatus::Deliverable);
     assert_eq!(quantities(&order), vec![(2, 0), (1, 0)]);
 }
@@ -448,36 +362,20 @@ fn deliverable_order_stays_deliverable_while_packages_are_only_recorded() {
 #[test]
 fn deliverable_order_becomes_partially_shipped_when_some_units_are_confirmed() {
     let mut order = deliverable_order();
-    let package = order
-        .record_package(&request(&[(ITEM_A, 2)]), at(30))
-        .unwrap();
+    let package = order.record_package(&request(&[(ITEM_A, 2)]), at(30)).unwrap();
     order.confirm_package(&package).unwrap();
     assert_eq!(order.status(), OrderStatus::PartiallyShipped);
-    assert_eq!(
-        order.state,
-        OrderState::PartiallyShipped {
-            payment: payment(),
-            customer: customer()
-        }
-    );
+    assert_eq!(order.state, OrderState::PartiallyShipped { payment: payment(), customer: customer() });
     assert_eq!(quantities(&order), vec![(2, 2), (0, 0)]);
 }
 
 #[test]
 fn deliverable_order_becomes_shipped_when_every_unit_is_confirmed() {
     let mut order = deliverable_order();
-    let package = order
-        .record_package(&request(&[(ITEM_A, 2), (ITEM_B, 1)]), at(30))
-        .unwrap();
+    let package = order.record_package(&request(&[(ITEM_A, 2), (ITEM_B, 1)]), at(30)).unwrap();
     order.confirm_package(&package).unwrap();
     assert_eq!(order.status(), OrderStatus::Shipped);
-    assert_eq!(
-        order.state,
-        OrderState::Shipped {
-            payment: payment(),
-            customer: customer()
-        }
-    );
+    assert_eq!(order.state, OrderState::Shipped { payment: payment(), customer: customer() });
     assert_eq!(quantities(&order), vec![(2, 2), (1, 1)]);
 }
 
@@ -506,9 +404,7 @@ fn partially_shipped_order_cannot_be_released() {
 #[test]
 fn partially_shipped_order_can_ship_what_is_left() {
     let mut order = partially_shipped_order();
-    let package = order
-        .record_package(&request(&[(ITEM_A, 1), (ITEM_B, 1)]), at(40))
-        .unwrap();
+    let package = order.record_package(&request(&[(ITEM_A, 1), (ITEM_B, 1)]), at(40)).unwrap();
     assert_eq!(package.id.number(), 2);
     assert_eq!(order.status(), OrderStatus::PartiallyShipped);
     order.confirm_package(&package).unwrap();
@@ -518,15 +414,9 @@ fn partially_shipped_order_can_ship_what_is_left() {
 #[test]
 fn partially_shipped_order_becomes_shipped_only_when_the_last_package_is_confirmed() {
     let mut order = deliverable_order();
-    let first = order
-        .record_package(&request(&[(ITEM_A, 1)]), at(30))
-        .unwrap();
-    let second = order
-        .record_package(&request(&[(ITEM_B, 1)]), at(31))
-        .unwrap();
-    let third = order
-        .record_package(&request(&[(ITEM_A, 1)]), at(32))
-        .unwrap();
+    let first = order.record_package(&request(&[(ITEM_A, 1)]), at(30)).unwrap();
+    let second = order.record_package(&request(&[(ITEM_B, 1)]), at(31)).unwrap();
+    let third = order.record_package(&request(&[(ITEM_A, 1)]), at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::Deliverable);
 
     order.confirm_package(&first).unwrap();
@@ -544,12 +434,8 @@ fn partially_shipped_order_becomes_shipped_only_when_the_last_package_is_confirm
 #[test]
 fn packages_may_be_confirmed_in_another_order_than_recorded() {
     let mut order = deliverable_order();
-    let first = order
-        .record_package(&request(&[(ITEM_A, 2)]), at(30))
-        .unwrap();
-    let second = order
-        .record_package(&request(&[(ITEM_B, 1)]), at(31))
-        .unwrap();
+    let first = order.record_package(&request(&[(ITEM_A, 2)]), at(30)).unwrap();
+    let second = order.record_package(&request(&[(ITEM_B, 1)]), at(31)).unwrap();
     order.confirm_package(&second).unwrap();
     assert_eq!(order.status(), OrderStatus::PartiallyShipped);
     order.confirm_package(&first).unwrap();
@@ -576,13 +462,7 @@ fn shipped_order_cannot_be_cancelled() {
     let before = order.clone();
     let error = order.cancel().unwrap_err();
     assert_refused(&before, &order, error, "cancel");
-    assert_eq!(
-        order.state,
-        OrderState::Shipped {
-            payment: payment(),
-            customer: customer()
-        }
-    );
+    assert_eq!(order.state, OrderState::Shipped { payment: payment(), customer: customer() });
 }
 
 #[test]
@@ -620,9 +500,7 @@ fn cancelled_order_cannot_be_released() {
 fn cancelled_order_cannot_ship() {
     let mut order = cancelled_deliverable_order();
     let before = order.clone();
-    let error = order
-        .record_package(&request(&[(ITEM_A, 1)]), at(30))
-        .unwrap_err();
+    let error = order.record_package(&request(&[(ITEM_A, 1)]), at(30)).unwrap_err();
     assert_refused(&before, &order, error, "ship");
 }
 
@@ -633,20 +511,12 @@ fn cancelled_order_cannot_ship() {
 #[test]
 fn refusal_message_names_the_order_the_status_and_the_action() {
     let mut order = pending_order();
-    let error = order
-        .record_package(&request(&[(ITEM_A, 1)]), at(30))
-        .unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "order amazon/amazon-de/302-1234567-1234567 is Pending: cannot ship"
-    );
+    let error = order.record_package(&request(&[(ITEM_A, 1)]), at(30)).unwrap_err();
+    assert_eq!(error.to_string(), "order amazon/amazon-de/302-1234567-1234567 is Pending: cannot ship");
 
     let mut order = shipped_order();
     let error = order.cancel().unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "order amazon/amazon-de/302-1234567-1234567 is Shipped: cannot cancel"
-    );
+    assert_eq!(error.to_string(), "order amazon/amazon-de/302-1234567-1234567 is Shipped: cannot cancel");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -671,10 +541,7 @@ fn released_marketplace_order_with_customer_and_payment_is_deliverable() {
     let order = SalesOrder::from_marketplace(Marketplace::Amazon, account(), &marketplace, at(20));
     assert_eq!(order.status(), OrderStatus::Deliverable);
     // The paid amount wins over the total; the payment is dated by the marketplace's update.
-    let expected_payment = Payment {
-        amount: euros(4_990),
-        paid_at: at(10),
-    };
+    let expected_payment = Payment { amount: euros(4_990), paid_at: at(10) };
     assert_eq!(order.payment(), Some(&expected_payment));
     assert_eq!(order.customer(), Some(&customer()));
     assert_eq!(order.key, key_of(ACCOUNT, ORDER_ID));
@@ -722,10 +589,7 @@ fn released_marketplace_order_without_any_amount_stays_pending() {
 
 #[test]
 fn marketplace_orders_already_shipping_count_as_released() {
-    for state in [
-        MarketplaceOrderState::PartiallyShipped,
-        MarketplaceOrderState::Shipped,
-    ] {
+    for state in [MarketplaceOrderState::PartiallyShipped, MarketplaceOrderState::Shipped] {
         let order = import(&marketplace_order(state));
         assert_eq!(order.status(), OrderStatus::Deliverable, "{state:?}");
         assert_eq!(order.customer(), Some(&customer()));
@@ -736,13 +600,7 @@ fn marketplace_orders_already_shipping_count_as_released() {
 fn cancelled_marketplace_order_is_cancelled_without_customer_or_payment() {
     let order = import(&marketplace_order(MarketplaceOrderState::Cancelled));
     assert_eq!(order.status(), OrderStatus::Cancelled);
-    assert_eq!(
-        order.state,
-        OrderState::Cancelled {
-            payment: None,
-            customer: None
-        }
-    );
+    assert_eq!(order.state, OrderState::Cancelled { payment: None, customer: None });
     assert_eq!(order.customer(), None);
     assert_eq!(order.payment(), None);
 }
@@ -750,9 +608,7 @@ fn cancelled_marketplace_order_is_cancelled_without_customer_or_payment() {
 #[test]
 fn imported_pending_order_can_be_released_later() {
     let mut order = import(&marketplace_order(MarketplaceOrderState::Pending));
-    let (payment, customer) = marketplace_order(MarketplaceOrderState::Released)
-        .release_data()
-        .unwrap();
+    let (payment, customer) = marketplace_order(MarketplaceOrderState::Released).release_data().unwrap();
     order.release(payment.clone(), customer.clone()).unwrap();
     assert_eq!(order.state, OrderState::Deliverable { payment, customer });
 }
@@ -766,13 +622,7 @@ fn recorded_packages_are_numbered_one_two_three() {
     let mut order = deliverable_order();
     let numbers: Vec<u32> = [ITEM_A, ITEM_A, ITEM_B]
         .into_iter()
-        .map(|id| {
-            order
-                .record_package(&request(&[(id, 1)]), at(30))
-                .unwrap()
-                .id
-                .number()
-        })
+        .map(|id| order.record_package(&request(&[(id, 1)]), at(30)).unwrap().id.number())
         .collect();
     assert_eq!(numbers, vec![1, 2, 3]);
     assert_eq!(order.packages_recorded, 3);
@@ -791,13 +641,7 @@ fn recorded_package_belongs_to_the_order_and_waits_to_be_reported() {
     assert_eq!(package.shipping_method.as_deref(), Some("Standard"));
     assert_eq!(package.lines, shipment.items);
     assert_eq!(package.recorded_at, at(35));
-    assert_eq!(
-        package.state,
-        PackageState::Unreported {
-            attempts: 0,
-            last_error: None
-        }
-    );
+    assert_eq!(package.state, PackageState::Unreported { attempts: 0, last_error: None });
     assert!(package.is_unreported());
     assert_eq!(quantities(&order), vec![(1, 0), (1, 0)]);
 }
@@ -806,21 +650,10 @@ fn recorded_package_belongs_to_the_order_and_waits_to_be_reported() {
 fn package_with_an_unknown_item_is_refused() {
     let mut order = deliverable_order();
     let before = order.clone();
-    let error = order
-        .record_package(&request(&[(ITEM_A, 1), ("item-x", 1)]), at(30))
-        .unwrap_err();
-    assert_eq!(
-        error,
-        TransitionError::UnknownItem {
-            order: before.key.clone(),
-            item: item("item-x")
-        }
-    );
+    let error = order.record_package(&request(&[(ITEM_A, 1), ("item-x", 1)]), at(30)).unwrap_err();
+    assert_eq!(error, TransitionError::UnknownItem { order: before.key.clone(), item: item("item-x") });
     assert!(error.to_string().contains("item-x"), "{error}");
-    assert!(
-        error.to_string().contains(&before.key.to_string()),
-        "{error}"
-    );
+    assert!(error.to_string().contains(&before.key.to_string()), "{error}");
     // The valid first line is not recorded either.
     assert_eq!(order, before);
 }
@@ -829,15 +662,8 @@ fn package_with_an_unknown_item_is_refused() {
 fn package_with_a_zero_quantity_is_refused() {
     let mut order = deliverable_order();
     let before = order.clone();
-    let error = order
-        .record_package(&request(&[(ITEM_A, 1), (ITEM_B, 0)]), at(30))
-        .unwrap_err();
-    assert_eq!(
-        error,
-        TransitionError::EmptyPackage {
-            order: before.key.clone()
-        }
-    );
+    let error = order.record_package(&request(&[(ITEM_A, 1), (ITEM_B, 0)]), at(30)).unwrap_err();
+    assert_eq!(error, TransitionError::EmptyPackage { order: before.key.clone() });
     assert_eq!(order, before);
 }
 
@@ -846,16 +672,8 @@ fn package_without_items_is_refused() {
     let mut order = deliverable_order();
     let before = order.clone();
     let error = order.record_package(&request(&[]), at(30)).unwrap_err();
-    assert_eq!(
-        error,
-        TransitionError::EmptyPackage {
-            order: before.key.clone()
-        }
-    );
-    assert!(
-        error.to_string().contains(&before.key.to_string()),
-        "{error}"
-    );
+    assert_eq!(error, TransitionError::EmptyPackage { order: before.key.clone() });
+    assert!(error.to_string().contains(&before.key.to_string()), "{error}");
     assert_eq!(order, before);
 }
 
@@ -863,9 +681,7 @@ fn package_without_items_is_refused() {
 fn package_with_more_than_was_ordered_is_refused() {
     let mut order = deliverable_order();
     let before = order.clone();
-    let error = order
-        .record_package(&request(&[(ITEM_A, 3)]), at(30))
-        .unwrap_err();
+    let error = order.record_package(&request(&[(ITEM_A, 3)]), at(30)).unwrap_err();
     assert_eq!(
         error,
         TransitionError::QuantityExceeded {
@@ -876,23 +692,16 @@ fn package_with_more_than_was_ordered_is_refused() {
         }
     );
     let message = error.to_string();
-    assert!(
-        message.contains(&before.key.to_string()) && message.contains(ITEM_A),
-        "{message}"
-    );
+    assert!(message.contains(&before.key.to_string()) && message.contains(ITEM_A), "{message}");
     assert_eq!(order, before);
 }
 
 #[test]
 fn second_package_cannot_ship_more_than_the_first_left() {
     let mut order = deliverable_order();
-    order
-        .record_package(&request(&[(ITEM_A, 1)]), at(30))
-        .unwrap();
+    order.record_package(&request(&[(ITEM_A, 1)]), at(30)).unwrap();
     let before = order.clone();
-    let error = order
-        .record_package(&request(&[(ITEM_A, 2)]), at(31))
-        .unwrap_err();
+    let error = order.record_package(&request(&[(ITEM_A, 2)]), at(31)).unwrap_err();
     assert_eq!(
         error,
         TransitionError::QuantityExceeded {
@@ -904,26 +713,15 @@ fn second_package_cannot_ship_more_than_the_first_left() {
     );
     assert_eq!(order, before);
     // Exactly what is left still fits.
-    assert_eq!(
-        order
-            .record_package(&request(&[(ITEM_A, 1)]), at(32))
-            .unwrap()
-            .id
-            .number(),
-        2
-    );
+    assert_eq!(order.record_package(&request(&[(ITEM_A, 1)]), at(32)).unwrap().id.number(), 2);
 }
 
 #[test]
 fn fully_recorded_item_cannot_be_shipped_again() {
     let mut order = deliverable_order();
-    order
-        .record_package(&request(&[(ITEM_B, 1)]), at(30))
-        .unwrap();
+    order.record_package(&request(&[(ITEM_B, 1)]), at(30)).unwrap();
     let before = order.clone();
-    let error = order
-        .record_package(&request(&[(ITEM_B, 1)]), at(31))
-        .unwrap_err();
+    let error = order.record_package(&request(&[(ITEM_B, 1)]), at(31)).unwrap_err();
     assert_eq!(
         error,
         TransitionError::QuantityExceeded {
@@ -940,9 +738,7 @@ fn fully_recorded_item_cannot_be_shipped_again() {
 fn the_same_item_twice_in_one_package_counts_both_lines() {
     let mut order = deliverable_order();
     let before = order.clone();
-    let error = order
-        .record_package(&request(&[(ITEM_A, 1), (ITEM_A, 2)]), at(30))
-        .unwrap_err();
+    let error = order.record_package(&request(&[(ITEM_A, 1), (ITEM_A, 2)]), at(30)).unwrap_err();
     assert_eq!(
         error,
         TransitionError::QuantityExceeded {
@@ -954,26 +750,18 @@ fn the_same_item_twice_in_one_package_counts_both_lines() {
     );
     assert_eq!(order, before);
 
-    order
-        .record_package(&request(&[(ITEM_A, 1), (ITEM_A, 1)]), at(30))
-        .unwrap();
+    order.record_package(&request(&[(ITEM_A, 1), (ITEM_A, 1)]), at(30)).unwrap();
     assert_eq!(quantities(&order), vec![(2, 0), (0, 0)]);
 }
 
 #[test]
 fn refused_package_does_not_use_up_a_package_number() {
     let mut order = deliverable_order();
-    assert!(order
-        .record_package(&request(&[(ITEM_A, 5)]), at(30))
-        .is_err());
+    assert!(order.record_package(&request(&[(ITEM_A, 5)]), at(30)).is_err());
     assert!(order.record_package(&request(&[]), at(30)).is_err());
-    assert!(order
-        .record_package(&request(&[("item-x", 1)]), at(30))
-        .is_err());
+    assert!(order.record_package(&request(&[("item-x", 1)]), at(30)).is_err());
     assert_eq!(order.packages_recorded, 0);
-    let package = order
-        .record_package(&request(&[(ITEM_A, 1)]), at(30))
-        .unwrap();
+    let package = order.record_package(&request(&[(ITEM_A, 1)]), at(30)).unwrap();
     assert_eq!(package.id.number(), 1);
 }
 
@@ -986,17 +774,11 @@ fn package_of_another_order_is_refused_in_every_state() {
     for (name, mut order) in orders_in_every_state() {
         let before = order.clone();
         let other_order = key_of(ACCOUNT, "302-7654321-7654321");
-        let package = Package {
-            order: other_order,
-            ..package_for(&order, 1, &[(ITEM_A, 1)])
-        };
+        let package = Package { order: other_order, ..package_for(&order, 1, &[(ITEM_A, 1)]) };
         let error = order.confirm_package(&package).unwrap_err();
         assert_eq!(
             error,
-            TransitionError::ForeignPackage {
-                order: before.key.clone(),
-                package: package.id
-            },
+            TransitionError::ForeignPackage { order: before.key.clone(), package: package.id },
             "{name}"
         );
         let message = error.to_string();
@@ -1009,44 +791,28 @@ fn package_of_another_order_is_refused_in_every_state() {
 fn package_of_the_same_order_number_on_another_account_is_foreign() {
     let mut order = deliverable_order();
     let before = order.clone();
-    let package = Package {
-        order: key_of("amazon-fr", ORDER_ID),
-        ..package_for(&order, 1, &[(ITEM_A, 2)])
-    };
+    let package = Package { order: key_of("amazon-fr", ORDER_ID), ..package_for(&order, 1, &[(ITEM_A, 2)]) };
     let error = order.confirm_package(&package).unwrap_err();
-    assert!(
-        matches!(error, TransitionError::ForeignPackage { .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, TransitionError::ForeignPackage { .. }), "{error:?}");
     assert_eq!(order, before);
 }
 
 #[test]
 fn confirming_a_package_with_an_unknown_item_is_refused_and_leaves_the_order_unchanged() {
     let mut order = deliverable_order();
-    order
-        .record_package(&request(&[(ITEM_A, 2)]), at(30))
-        .unwrap();
+    order.record_package(&request(&[(ITEM_A, 2)]), at(30)).unwrap();
     let before = order.clone();
     // A valid line first, then one the order does not have.
     let package = package_for(&order, 1, &[(ITEM_A, 2), ("item-x", 1)]);
     let error = order.confirm_package(&package).unwrap_err();
-    assert_eq!(
-        error,
-        TransitionError::UnknownItem {
-            order: before.key.clone(),
-            item: item("item-x")
-        }
-    );
+    assert_eq!(error, TransitionError::UnknownItem { order: before.key.clone(), item: item("item-x") });
     assert_eq!(order, before, "a refused confirmation changed the order");
 }
 
 #[test]
 fn confirming_a_package_changes_only_confirmed_quantities_and_state() {
     let mut order = deliverable_order();
-    let package = order
-        .record_package(&request(&[(ITEM_A, 1)]), at(30))
-        .unwrap();
+    let package = order.record_package(&request(&[(ITEM_A, 1)]), at(30)).unwrap();
     let before = order.clone();
     order.confirm_package(&package).unwrap();
     assert_eq!(order.packages_recorded, before.packages_recorded);
@@ -1080,10 +846,7 @@ fn marketplace_update_older_than_the_stored_data_is_ignored() {
 fn newer_marketplace_update_is_accepted_and_becomes_the_reference() {
     let mut order = deliverable_order();
     assert!(order.observe_marketplace_update(at(10) + Duration::milliseconds(1)));
-    assert_eq!(
-        order.marketplace_updated_at,
-        at(10) + Duration::milliseconds(1)
-    );
+    assert_eq!(order.marketplace_updated_at, at(10) + Duration::milliseconds(1));
     assert!(order.observe_marketplace_update(at(60)));
     assert_eq!(order.marketplace_updated_at, at(60));
     // Once the newer data is stored, the earlier report is stale.
@@ -1097,10 +860,7 @@ fn marketplace_update_never_changes_the_status() {
         let before = order.clone();
         assert!(order.observe_marketplace_update(at(100)), "{name}");
         assert_eq!(
-            SalesOrder {
-                marketplace_updated_at: before.marketplace_updated_at,
-                ..order
-            },
+            SalesOrder { marketplace_updated_at: before.marketplace_updated_at, ..order },
             before,
             "{name}"
         );
@@ -1111,16 +871,8 @@ fn marketplace_update_never_changes_the_status() {
 // Personal data and names
 // ---------------------------------------------------------------------------------------------
 
-const PERSONAL: [&str; 8] = [
-    "Erika",
-    "Mustermann",
-    "erika@example.com",
-    "Heidestrasse",
-    "Hinterhaus",
-    "Koeln",
-    "51147",
-    "9876543",
-];
+const PERSONAL: [&str; 8] =
+    ["Erika", "Mustermann", "erika@example.com", "Heidestrasse", "Hinterhaus", "Koeln", "51147", "9876543"];
 
 fn assert_redacted(debug: &str) {
     for secret in PERSONAL {
@@ -1149,20 +901,14 @@ fn order_debug_output_does_not_leak_the_customer() {
     let debug = format!("{order:?}");
     assert_redacted(&debug);
     assert!(debug.contains(ORDER_ID), "{debug}");
-    assert_redacted(&format!(
-        "{:?}",
-        marketplace_order(MarketplaceOrderState::Released)
-    ));
+    assert_redacted(&format!("{:?}", marketplace_order(MarketplaceOrderState::Released)));
 }
 
 #[test]
 fn status_names_round_trip() {
     for status in OrderStatus::ALL {
         assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
-        assert_eq!(
-            OrderStatus::parse(&status.as_str().to_lowercase()),
-            Some(status)
-        );
+        assert_eq!(OrderStatus::parse(&status.as_str().to_lowercase()), Some(status));
         assert_eq!(status.to_string(), status.as_str());
     }
     assert_eq!(OrderStatus::parse("Refunded"), None);

@@ -25,10 +25,18 @@ pub struct PackageLine {
 #[serde(tag = "report_state")]
 pub enum PackageState {
     /// Waiting to be reported to the marketplace; `attempts` counts failed tries so far.
-    Unreported { attempts: u32, last_error: Option<String> },
-    Reported { reported_at: DateTime<Utc> },
+    Unreported {
+        attempts: u32,
+        last_error: Option<String>,
+    },
+    Reported {
+        reported_at: DateTime<Utc>,
+    },
     /// The marketplace refused it for good; an operator has to look at it.
-    Failed { reason: String, failed_at: DateTime<Utc> },
+    Failed {
+        reason: String,
+        failed_at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -37,7 +37,9 @@ pub fn parse_event(event: Value) -> Result<ImportRequest, HandlerError> {
 pub async fn handle(ports: &Ports, event: Value, deadline: Deadline) -> Result<ImportReport, HandlerError> {
     let request = parse_event(event)?;
     let report = import::run(ports, &request, deadline).await.map_err(|e| match e {
-        SelectError::UnknownAccount(_) => HandlerError::BadEvent { function: FUNCTION, message: e.to_string() },
+        SelectError::UnknownAccount(_) => {
+            HandlerError::BadEvent { function: FUNCTION, message: e.to_string() }
+        }
         SelectError::Store(e) => HandlerError::Failed { function: FUNCTION, message: e.to_string() },
     })?;
     let failed = report.failed_accounts();
@@ -47,12 +49,7 @@ pub async fn handle(ports: &Ports, event: Value, deadline: Deadline) -> Result<I
             message: format!(
                 "accounts {} failed (the others were imported): {}",
                 failed.join(", "),
-                report
-                    .accounts
-                    .iter()
-                    .filter_map(|a| a.error.as_deref())
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                report.accounts.iter().filter_map(|a| a.error.as_deref()).collect::<Vec<_>>().join("; ")
             ),
         });
     }

@@ -25,10 +25,7 @@ fn is_scheduled_event(event: &Value) -> bool {
 }
 
 /// Reads a console event into `T`, naming the offending field on failure.
-fn parse_console_event<T: DeserializeOwned>(
-    function: &'static str,
-    event: Value,
-) -> Result<T, HandlerError> {
+fn parse_console_event<T: DeserializeOwned>(function: &'static str, event: Value) -> Result<T, HandlerError> {
     if !event.is_object() {
         return Err(HandlerError::BadEvent {
             function,

@@ -89,16 +89,17 @@ pub fn parse_event(event: Value) -> Result<ShipmentCommand, HandlerError> {
     }
 }
 
-pub async fn handle(ports: &Ports, event: Value, deadline: Deadline) -> Result<ShipmentResponse, HandlerError> {
+pub async fn handle(
+    ports: &Ports,
+    event: Value,
+    deadline: Deadline,
+) -> Result<ShipmentResponse, HandlerError> {
     let outcome = match parse_event(event)? {
-        ShipmentCommand::Record(record) => shipment::record(
-            ports,
-            &record.account_id,
-            &record.marketplace_order_id,
-            &record.request(),
-        )
-        .await
-        .map(ShipmentResponse::Recorded),
+        ShipmentCommand::Record(record) => {
+            shipment::record(ports, &record.account_id, &record.marketplace_order_id, &record.request())
+                .await
+                .map(ShipmentResponse::Recorded)
+        }
         ShipmentCommand::Report { accounts } => {
             shipment::report(ports, accounts.as_deref(), deadline).await.map(ShipmentResponse::Reported)
         }

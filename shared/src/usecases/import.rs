@@ -2,9 +2,7 @@
 //! exactly once, advancing the account's position only after the orders up to it are stored.
 
 use super::{select_accounts, SelectError};
-use crate::domain::{
-    MarketplaceAccount, MarketplaceOrder, MarketplaceOrderState, OrderStatus, SalesOrder,
-};
+use crate::domain::{MarketplaceAccount, MarketplaceOrder, MarketplaceOrderState, OrderStatus, SalesOrder};
 use crate::ports::{MarketplaceError, Ports, QueueError, StatusCheck, StoreError};
 use crate::Deadline;
 use serde::Serialize;
@@ -142,12 +140,10 @@ async fn store_change(
     order: &MarketplaceOrder,
     summary: &mut AccountImport,
 ) -> Result<(), AccountImportError> {
-    let fresh = SalesOrder::from_marketplace(account.marketplace(), account.id.clone(), order, ports.clock.now());
-    let check = StatusCheck {
-        account_id: account.id.clone(),
-        marketplace_order_id: order.id.clone(),
-        attempt: 0,
-    };
+    let fresh =
+        SalesOrder::from_marketplace(account.marketplace(), account.id.clone(), order, ports.clock.now());
+    let check =
+        StatusCheck { account_id: account.id.clone(), marketplace_order_id: order.id.clone(), attempt: 0 };
     if ports.orders.get_order(&fresh.key).await?.is_none() {
         if fresh.status() == OrderStatus::Pending {
             // Queued before the insert: a crash between the two leaves a harmless extra

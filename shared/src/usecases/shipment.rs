@@ -57,16 +57,25 @@ pub async fn record(
         let mut order =
             ports.orders.get_order(&key).await?.ok_or_else(|| ShipmentError::UnknownOrder(key.clone()))?;
         let existing = ports.orders.packages(&key).await?;
-        if let Some(same) = existing.iter().find(|p| {
-            p.carrier == request.carrier.trim() && p.tracking_id == request.tracking_id.trim()
-        }) {
-            return Ok(RecordedPackage { order: key.to_string(), package_id: same.id.number(), newly_recorded: false });
+        if let Some(same) = existing
+            .iter()
+            .find(|p| p.carrier == request.carrier.trim() && p.tracking_id == request.tracking_id.trim())
+        {
+            return Ok(RecordedPackage {
+                order: key.to_string(),
+                package_id: same.id.number(),
+                newly_recorded: false,
+            });
         }
         let package = order.record_package(request, ports.clock.now())?;
         match ports.orders.record_package(&order, &package).await {
             Ok(()) => {
                 tracing::info!(order = %key, package = %package.id, "package recorded");
-                return Ok(RecordedPackage { order: key.to_string(), package_id: package.id.number(), newly_recorded: true });
+                return Ok(RecordedPackage {
+                    order: key.to_string(),
+                    package_id: package.id.number(),
+                    newly_recorded: true,
+                });
             }
             Err(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => continue,
             Err(error) => return Err(error.into()),
@@ -141,7 +150,8 @@ async fn report_package(
     report: &mut ShipmentReport,
 ) -> Result<(), ShipmentError> {
     let key = package.order.clone();
-    let order = ports.orders.get_order(&key).await?.ok_or_else(|| ShipmentError::UnknownOrder(key.clone()))?;
+    let order =
+        ports.orders.get_order(&key).await?.ok_or_else(|| ShipmentError::UnknownOrder(key.clone()))?;
     match client.confirm_shipment(&order, &package, deadline).await {
         Ok(()) => {
             package.mark_reported(ports.clock.now());

@@ -2,9 +2,7 @@
 //! and customer once it is released, or cancel it, or check again later with a growing delay.
 
 use crate::domain::{MarketplaceOrderState, OrderKey, OrderStatus, TransitionError};
-use crate::ports::{
-    MarketplaceError, Ports, QueueError, Retryable, StatusCheck, StoreError,
-};
+use crate::ports::{MarketplaceError, Ports, QueueError, Retryable, StatusCheck, StoreError};
 use crate::Deadline;
 use serde::Serialize;
 
@@ -61,7 +59,8 @@ pub async fn check(
         .await?
         .ok_or_else(|| StatusError::UnknownAccount(check.account_id.to_string()))?;
     let key = OrderKey::new(account.marketplace(), account.id.clone(), check.marketplace_order_id.clone());
-    let stored = ports.orders.get_order(&key).await?.ok_or_else(|| StatusError::OrderNotStored(key.clone()))?;
+    let stored =
+        ports.orders.get_order(&key).await?.ok_or_else(|| StatusError::OrderNotStored(key.clone()))?;
     if !matches!(stored.status(), OrderStatus::Pending | OrderStatus::Deliverable) {
         return Ok(StatusOutcome::AlreadySettled);
     }
@@ -72,7 +71,8 @@ pub async fn check(
         .ok_or_else(|| StatusError::UnknownToMarketplace(key.clone()))?;
 
     for _ in 0..CONFLICT_RETRIES {
-        let mut order = ports.orders.get_order(&key).await?.ok_or_else(|| StatusError::OrderNotStored(key.clone()))?;
+        let mut order =
+            ports.orders.get_order(&key).await?.ok_or_else(|| StatusError::OrderNotStored(key.clone()))?;
         let outcome = match (order.status(), current.state) {
             (OrderStatus::Pending | OrderStatus::Deliverable, MarketplaceOrderState::Cancelled) => {
                 order.cancel()?;

@@ -36,10 +36,7 @@ impl Reply {
 
 /// No window lag, so orders placed just now are searchable at once.
 pub fn lagless() -> SandboxConfig {
-    SandboxConfig {
-        window_lag: Duration::ZERO,
-        ..SandboxConfig::default()
-    }
+    SandboxConfig { window_lag: Duration::ZERO, ..SandboxConfig::default() }
 }
 
 pub fn form(pairs: &[(&str, &str)]) -> String {
@@ -57,11 +54,7 @@ async fn reply(response: reqwest::Response) -> Reply {
         serde_json::from_slice(&bytes)
             .unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)))
     };
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    Reply { status, headers, body }
 }
 
 impl Harness {
@@ -69,12 +62,7 @@ impl Harness {
         let sandbox = Sandbox::new(config);
         let seller = sandbox.add_seller();
         let running = sandbox.start().await.unwrap();
-        Self {
-            sandbox,
-            running,
-            seller,
-            http: reqwest::Client::new(),
-        }
+        Self { sandbox, running, seller, http: reqwest::Client::new() }
     }
 
     pub async fn token_request(&self, pairs: &[(&str, &str)]) -> Reply {
@@ -124,29 +112,17 @@ impl Harness {
     }
 
     pub async fn search(&self, token: &str, query: &[(&str, &str)]) -> Reply {
-        self.get("/orders/2026-01-01/orders", Some(token), query)
-            .await
+        self.get("/orders/2026-01-01/orders", Some(token), query).await
     }
 
     pub async fn get_order(&self, token: &str, order_id: &str, included: &str) -> Reply {
-        let query: Vec<(&str, &str)> = if included.is_empty() {
-            vec![]
-        } else {
-            vec![("includedData", included)]
-        };
-        self.get(
-            &format!("/orders/2026-01-01/orders/{order_id}"),
-            Some(token),
-            &query,
-        )
-        .await
+        let query: Vec<(&str, &str)> =
+            if included.is_empty() { vec![] } else { vec![("includedData", included)] };
+        self.get(&format!("/orders/2026-01-01/orders/{order_id}"), Some(token), &query).await
     }
 
     pub async fn confirm(&self, token: &str, order_id: &str, body: &Value) -> Reply {
-        let url = format!(
-            "{}/orders/v0/orders/{order_id}/shipmentConfirmation",
-            self.running.base_url
-        );
+        let url = format!("{}/orders/v0/orders/{order_id}/shipmentConfirmation", self.running.base_url);
         let response = self
             .http
             .post(url)
@@ -162,9 +138,7 @@ impl Harness {
     pub async fn post(&self, path: &str, body: Option<&Value>) -> Reply {
         let mut request = self.http.post(format!("{}{path}", self.running.base_url));
         if let Some(b) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(b.to_string());
+            request = request.header("content-type", "application/json").body(b.to_string());
         }
         reply(request.send().await.unwrap()).await
     }

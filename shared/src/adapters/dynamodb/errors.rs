@@ -22,7 +22,9 @@ where
     let code = error.code().map(str::to_string);
     let message = DisplayErrorContext(&error).to_string();
     match code.as_deref() {
-        Some("ConditionalCheckFailedException") => StoreError::NotInExpectedState { what: operation.to_string() },
+        Some("ConditionalCheckFailedException") => {
+            StoreError::NotInExpectedState { what: operation.to_string() }
+        }
         Some("TransactionConflictException") => StoreError::Conflict { what: operation.to_string() },
         Some(code) if THROTTLING.contains(&code) => StoreError::Unavailable { operation, message },
         _ if matches!(
@@ -59,7 +61,10 @@ pub fn transaction_error<R: Debug>(
                 return StoreError::Conflict { what: operation.to_string() };
             }
             if reasons.iter().any(|r| r.code().is_some_and(|c| THROTTLING.contains(&c))) {
-                return StoreError::Unavailable { operation, message: DisplayErrorContext(&error).to_string() };
+                return StoreError::Unavailable {
+                    operation,
+                    message: DisplayErrorContext(&error).to_string(),
+                };
             }
         }
     }

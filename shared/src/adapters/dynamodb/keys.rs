@@ -53,10 +53,8 @@ pub fn status_sk(created_at: &str, order_pk: &str) -> String {
 
 /// LastEvaluatedKey → an opaque page token. All our key attributes are strings.
 pub fn encode_page_token(key: &HashMap<String, AttributeValue>) -> String {
-    let plain: HashMap<&str, &str> = key
-        .iter()
-        .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str())))
-        .collect();
+    let plain: HashMap<&str, &str> =
+        key.iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str()))).collect();
     serde_json::to_string(&plain).expect("a map of strings serializes")
 }
 

@@ -110,7 +110,12 @@ impl DynamoStore {
         Ok(())
     }
 
-    async fn transact(&self, operation: &'static str, puts: Vec<Put>, what: &[String]) -> Result<(), StoreError> {
+    async fn transact(
+        &self,
+        operation: &'static str,
+        puts: Vec<Put>,
+        what: &[String],
+    ) -> Result<(), StoreError> {
         let items = puts.into_iter().map(|p| TransactWriteItem::builder().put(p).build()).collect();
         self.client
             .transact_write_items()
@@ -165,9 +170,7 @@ impl AccountStore for DynamoStore {
     }
 
     async fn list_accounts(&self) -> Result<Vec<MarketplaceAccount>, StoreError> {
-        let items = self
-            .query_all(None, "pk = :pk", vec![(":pk", s(keys::ACCOUNTS_PK))], None)
-            .await?;
+        let items = self.query_all(None, "pk = :pk", vec![(":pk", s(keys::ACCOUNTS_PK))], None).await?;
         items.into_iter().map(AccountRecord::account).collect()
     }
 
@@ -182,11 +185,8 @@ impl AccountStore for DynamoStore {
         expected: Option<&FeedPosition>,
         new: &FeedPosition,
     ) -> Result<(), StoreError> {
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(PositionRecord::item(id, new)?));
+        let mut put =
+            self.client.put_item().table_name(&self.table).set_item(Some(PositionRecord::item(id, new)?));
         put = match expected {
             None => put.condition_expression("attribute_not_exists(pk)"),
             Some(expected) => put
@@ -257,12 +257,8 @@ impl OrderStore for DynamoStore {
             .send()
             .await
             .map_err(|e| classify("Query", e))?;
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(OrderRecord::order)
-            .collect::<Result<_, _>>()?;
+        let items =
+            out.items.unwrap_or_default().into_iter().map(OrderRecord::order).collect::<Result<_, _>>()?;
         let next = out.last_evaluated_key.filter(|k| !k.is_empty()).map(|k| keys::encode_page_token(&k));
         Ok(Page { items, next })
     }
@@ -341,7 +337,12 @@ impl OrderStore for DynamoStore {
 impl DynamoStore {
     async fn packages_in(&self, partition: &str, limit: u32) -> Result<Vec<Package>, StoreError> {
         let items = self
-            .query_all(Some(UNREPORTED_PACKAGES_INDEX), "gsi2pk = :pk", vec![(":pk", s(partition))], Some(limit))
+            .query_all(
+                Some(UNREPORTED_PACKAGES_INDEX),
+                "gsi2pk = :pk",
+                vec![(":pk", s(partition))],
+                Some(limit),
+            )
             .await?;
         items.into_iter().map(PackageRecord::package).collect()
     }

@@ -49,15 +49,14 @@ impl SpApiClient {
         let secret = self.secrets.secret(&self.settings.credentials_secret).await.map_err(|e| {
             MarketplaceError::Credentials { account: self.account.clone(), message: e.to_string() }
         })?;
-        let credentials: LwaCredentials = serde_json::from_str(&secret).map_err(|_| {
-            MarketplaceError::Credentials {
+        let credentials: LwaCredentials =
+            serde_json::from_str(&secret).map_err(|_| MarketplaceError::Credentials {
                 account: self.account.clone(),
                 message: format!(
                     "secret {:?} is not JSON with client_id, client_secret and refresh_token",
                     self.settings.credentials_secret
                 ),
-            }
-        })?;
+            })?;
         let response = self
             .http
             .post(&self.settings.token_url)
@@ -108,9 +107,11 @@ impl SpApiClient {
     }
 
     pub(super) fn url(&self, segments: &[&str]) -> Result<reqwest::Url, MarketplaceError> {
-        let mut url = reqwest::Url::parse(&self.settings.api_base_url).map_err(|e| {
-            MarketplaceError::Credentials { account: self.account.clone(), message: format!("api_base_url: {e}") }
-        })?;
+        let mut url =
+            reqwest::Url::parse(&self.settings.api_base_url).map_err(|e| MarketplaceError::Credentials {
+                account: self.account.clone(),
+                message: format!("api_base_url: {e}"),
+            })?;
         url.path_segments_mut()
             .map_err(|_| MarketplaceError::Credentials {
                 account: self.account.clone(),
@@ -175,7 +176,10 @@ impl SpApiClient {
         deadline: Deadline,
     ) -> Result<ApiResponse, MarketplaceError> {
         let token = self.access_token(operation).await?;
-        let timeout = deadline.remaining().saturating_sub(Deadline::SAFETY_MARGIN).min(super::SpApiConnector::REQUEST_TIMEOUT);
+        let timeout = deadline
+            .remaining()
+            .saturating_sub(Deadline::SAFETY_MARGIN)
+            .min(super::SpApiConnector::REQUEST_TIMEOUT);
         if timeout.is_zero() {
             return Err(MarketplaceError::Unavailable {
                 account: self.account.clone(),
@@ -197,7 +201,8 @@ impl SpApiClient {
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let text = response.text().await.map_err(|e| self.unavailable(operation, e))?;
-        let parsed = if text.trim().is_empty() { Ok(Value::Null) } else { serde_json::from_str::<Value>(&text) };
+        let parsed =
+            if text.trim().is_empty() { Ok(Value::Null) } else { serde_json::from_str::<Value>(&text) };
         match status {
             s if s.is_success() => {
                 let body = parsed.map_err(|e| MarketplaceError::BadResponse {
@@ -210,14 +215,20 @@ impl SpApiClient {
             StatusCode::TOO_MANY_REQUESTS => Err(MarketplaceError::Throttled {
                 account: self.account.clone(),
                 operation,
-                retry_after: retry_after.unwrap_or(BASE_BACKOFF).clamp(Duration::from_millis(100), MAX_BACKOFF),
+                retry_after: retry_after
+                    .unwrap_or(BASE_BACKOFF)
+                    .clamp(Duration::from_millis(100), MAX_BACKOFF),
             }),
-            s if s == StatusCode::NOT_FOUND || is_token_rejection(s) => Ok(ApiResponse { status, body: Value::Null }),
-            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Err(MarketplaceError::Unavailable {
-                account: self.account.clone(),
-                operation,
-                message: format!("HTTP {s}"),
-            }),
+            s if s == StatusCode::NOT_FOUND || is_token_rejection(s) => {
+                Ok(ApiResponse { status, body: Value::Null })
+            }
+            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
+                Err(MarketplaceError::Unavailable {
+                    account: self.account.clone(),
+                    operation,
+                    message: format!("HTTP {s}"),
+                })
+            }
             s => Err(MarketplaceError::Refused {
                 account: self.account.clone(),
                 operation,
@@ -240,7 +251,8 @@ fn error_messages(body: Option<Value>) -> String {
         .iter()
         .map(|e| {
             let code = e.get("code").and_then(Value::as_str).unwrap_or("?");
-            let message: String = e.get("message").and_then(Value::as_str).unwrap_or("").chars().take(200).collect();
+            let message: String =
+                e.get("message").and_then(Value::as_str).unwrap_or("").chars().take(200).collect();
             format!("{code}: {message}")
         })
         .collect::<Vec<_>>()
@@ -255,7 +267,8 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let rate = header("x-amzn-ratelimit-limit").and_then(|v| v.parse::<f64>().ok())?;
-    (rate > 0.0).then(|| Duration::from_secs_f64((1.0 / rate).min(MAX_BACKOFF.as_secs_f64())))
+    (rate > 0.0)
+        .then(|| Duration::from_secs_f64((1.0 / rate).min(MAX_BACKOFF.as_secs_f64())))
         .map(|d| d + jitter(d / 4))
 }
 
@@ -270,7 +283,9 @@ fn backoff(attempt: u32) -> Duration {
 fn jitter(max: Duration) -> Duration {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+    );
     let fraction = (hasher.finish() % 1000) as u32;
     max * fraction / 1000
 }

@@ -44,7 +44,10 @@ impl SpApiConnector {
 
 #[async_trait]
 impl MarketplaceConnector for SpApiConnector {
-    async fn connect(&self, account: &MarketplaceAccount) -> Result<Arc<dyn MarketplaceClient>, MarketplaceError> {
+    async fn connect(
+        &self,
+        account: &MarketplaceAccount,
+    ) -> Result<Arc<dyn MarketplaceClient>, MarketplaceError> {
         let AccountSettings::Amazon(settings) = &account.settings;
         let mut clients = self.clients.lock().expect("client cache lock");
         if let Some((cached_settings, client)) = clients.get(&account.id) {
@@ -108,7 +111,11 @@ mod client_impl {
 
     impl SpApiClient {
         fn bad_response(&self, operation: &'static str, message: impl Into<String>) -> MarketplaceError {
-            MarketplaceError::BadResponse { account: self.account.clone(), operation, message: message.into() }
+            MarketplaceError::BadResponse {
+                account: self.account.clone(),
+                operation,
+                message: message.into(),
+            }
         }
 
         fn rejection(&self, raw: &Value, invalid: orders::Invalid) -> RejectedOrder {
@@ -134,7 +141,12 @@ mod client_impl {
             let current = AmazonPosition::decode(position, &self.settings, now)
                 .map_err(|message| self.bad_response(OPERATION, message))?;
             let Some(window) = current.next_window(&self.settings, now) else {
-                return Ok(ChangeBatch { orders: vec![], rejected: vec![], next_position: current.encode(), more: false });
+                return Ok(ChangeBatch {
+                    orders: vec![],
+                    rejected: vec![],
+                    next_position: current.encode(),
+                    more: false,
+                });
             };
             let mut query = vec![
                 ("lastUpdatedAfter", iso(window.start)),
@@ -220,7 +232,10 @@ mod client_impl {
                 StatusCode::NOT_FOUND => Err(MarketplaceError::Refused {
                     account: self.account.clone(),
                     operation: OPERATION,
-                    message: format!("order {} is unknown to the marketplace", order.key.marketplace_order_id),
+                    message: format!(
+                        "order {} is unknown to the marketplace",
+                        order.key.marketplace_order_id
+                    ),
                 }),
                 _ => Ok(()),
             }

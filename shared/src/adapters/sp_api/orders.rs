@@ -3,8 +3,8 @@
 //! page goes on.
 
 use crate::domain::{
-    Address, Currency, Customer, MarketplaceOrder, MarketplaceOrderId, MarketplaceOrderState,
-    Money, OrderItemId, OrderLine,
+    Address, Currency, Customer, MarketplaceOrder, MarketplaceOrderId, MarketplaceOrderState, Money,
+    OrderItemId, OrderLine,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -38,7 +38,9 @@ impl<'a> Reader<'a> {
     fn text(&self, path: &str) -> Result<Option<String>, Invalid> {
         match self.at(path) {
             None => Ok(None),
-            Some(Value::String(s)) if s.len() > MAX_TEXT => self.fail(&field(path), format!("longer than {MAX_TEXT} characters")),
+            Some(Value::String(s)) if s.len() > MAX_TEXT => {
+                self.fail(&field(path), format!("longer than {MAX_TEXT} characters"))
+            }
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(_) => self.fail(&field(path), "not a string"),
@@ -61,10 +63,14 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         let code = self.required_text(&format!("{path}/currencyCode"))?;
-        let parsed = Currency::parse(&code).or_else(|e| self.fail(&field(&format!("{path}/currencyCode")), e))?;
+        let parsed =
+            Currency::parse(&code).or_else(|e| self.fail(&field(&format!("{path}/currencyCode")), e))?;
         if let Some(expected) = currency {
             if parsed != expected {
-                return self.fail(&field(&format!("{path}/currencyCode")), format!("{parsed} differs from the order's {expected}"));
+                return self.fail(
+                    &field(&format!("{path}/currencyCode")),
+                    format!("{parsed} differs from the order's {expected}"),
+                );
             }
         }
         let amount_path = format!("{path}/amount");
@@ -108,7 +114,8 @@ fn state(raw: &str) -> Option<MarketplaceOrderState> {
 /// Reads one `Order`. Customer data of an order that is not released is ignored, whatever the
 /// marketplace sent.
 pub fn parse_order(order: &Value) -> Result<MarketplaceOrder, Invalid> {
-    let order_id = order.get("orderId").and_then(Value::as_str).map(|s| s.chars().take(100).collect::<String>());
+    let order_id =
+        order.get("orderId").and_then(Value::as_str).map(|s| s.chars().take(100).collect::<String>());
     let r = Reader { order_id: order_id.clone(), root: order };
     if !order.is_object() {
         return r.fail("order", "not a JSON object");
@@ -129,7 +136,9 @@ pub fn parse_order(order: &Value) -> Result<MarketplaceOrder, Invalid> {
         .or(r.text("/orderItems/0/proceeds/proceedsTotal/currencyCode")?);
     let currency = match currency_code {
         Some(code) => Currency::parse(&code).or_else(|e| r.fail("currencyCode", e))?,
-        None => return r.fail("proceeds.grandTotal.currencyCode", "missing: the order's currency is unknown"),
+        None => {
+            return r.fail("proceeds.grandTotal.currencyCode", "missing: the order's currency is unknown")
+        }
     };
     let total = r.money("/proceeds/grandTotal", Some(currency))?;
 
@@ -147,7 +156,9 @@ pub fn parse_order(order: &Value) -> Result<MarketplaceOrder, Invalid> {
         let quantity_path = format!("{base}/quantityOrdered");
         let quantity = match r.at(&quantity_path).and_then(Value::as_i64) {
             Some(q) if (1..=MAX_QUANTITY).contains(&q) => q as u32,
-            Some(q) => return r.fail(&field(&quantity_path), format!("{q} is not between 1 and {MAX_QUANTITY}")),
+            Some(q) => {
+                return r.fail(&field(&quantity_path), format!("{q} is not between 1 and {MAX_QUANTITY}"))
+            }
             None => return r.fail(&field(&quantity_path), "missing or not an integer"),
         };
         let unit_price = r.money(&format!("{base}/product/price/unitPrice"), Some(currency))?;
@@ -166,7 +177,18 @@ pub fn parse_order(order: &Value) -> Result<MarketplaceOrder, Invalid> {
     let released = state.is_released();
     let paid_amount = if released { paid_amount(&r, currency)? } else { None };
     let customer = if released { customer(&r)? } else { None };
-    Ok(MarketplaceOrder { id, sales_channel, created_at, updated_at, state, lines, currency, total, paid_amount, customer })
+    Ok(MarketplaceOrder {
+        id,
+        sales_channel,
+        created_at,
+        updated_at,
+        state,
+        lines,
+        currency,
+        total,
+        paid_amount,
+        customer,
+    })
 }
 
 fn paid_amount(r: &Reader<'_>, currency: Currency) -> Result<Option<Money>, Invalid> {
@@ -175,7 +197,9 @@ fn paid_amount(r: &Reader<'_>, currency: Currency) -> Result<Option<Money>, Inva
     };
     let mut sum: Option<Money> = None;
     for index in 0..executions.len() {
-        if let Some(amount) = r.money(&format!("/payment/paymentExecutions/{index}/paymentAmount"), Some(currency))? {
+        if let Some(amount) =
+            r.money(&format!("/payment/paymentExecutions/{index}/paymentAmount"), Some(currency))?
+        {
             sum = Some(match sum {
                 None => amount,
                 Some(s) => s.checked_add(amount).or_else(|e| r.fail("payment.paymentExecutions", e))?,
@@ -264,12 +288,26 @@ mod tests {
     fn malformed_orders_are_rejected_naming_the_field() {
         type Breakage = Box<dyn Fn(&mut Value)>;
         let cases: Vec<(&str, Breakage)> = vec![
-            ("orderItems[0].quantityOrdered", Box::new(|o| o["orderItems"][0]["quantityOrdered"] = json!(-1))),
+            (
+                "orderItems[0].quantityOrdered",
+                Box::new(|o| o["orderItems"][0]["quantityOrdered"] = json!(-1)),
+            ),
             ("currencyCode", Box::new(|o| o["proceeds"]["grandTotal"]["currencyCode"] = json!("XXX"))),
             ("createdTime", Box::new(|o| o["createdTime"] = json!("yesterday"))),
-            ("orderId", Box::new(|o| { o.as_object_mut().unwrap().remove("orderId"); })),
-            ("orderItems[0].product.title", Box::new(|o| o["orderItems"][0]["product"]["title"] = json!("x".repeat(10_000)))),
-            ("fulfillment.fulfillmentStatus", Box::new(|o| o["fulfillment"]["fulfillmentStatus"] = json!("LOST"))),
+            (
+                "orderId",
+                Box::new(|o| {
+                    o.as_object_mut().unwrap().remove("orderId");
+                }),
+            ),
+            (
+                "orderItems[0].product.title",
+                Box::new(|o| o["orderItems"][0]["product"]["title"] = json!("x".repeat(10_000))),
+            ),
+            (
+                "fulfillment.fulfillmentStatus",
+                Box::new(|o| o["fulfillment"]["fulfillmentStatus"] = json!("LOST")),
+            ),
         ];
         for (field, break_it) in cases {
             let mut raw = released_order();

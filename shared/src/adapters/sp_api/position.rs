@@ -32,9 +32,15 @@ pub struct Window {
 }
 
 impl AmazonPosition {
-    pub fn decode(position: Option<&FeedPosition>, settings: &AmazonSettings, now: DateTime<Utc>) -> Result<Self, String> {
+    pub fn decode(
+        position: Option<&FeedPosition>,
+        settings: &AmazonSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Self, String> {
         match position {
-            Some(p) => serde_json::from_str(&p.0).map_err(|e| format!("stored import position is unreadable: {e}")),
+            Some(p) => {
+                serde_json::from_str(&p.0).map_err(|e| format!("stored import position is unreadable: {e}"))
+            }
             None => Ok(Self {
                 imported_until: truncate(now - Duration::hours(i64::from(settings.initial_lookback_hours))),
                 page: None,

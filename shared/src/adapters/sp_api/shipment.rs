@@ -1,17 +1,43 @@
 //! The Orders v0 `confirmShipment` request body for one package.
 
-use crate::domain::{Package, SalesOrder};
 use super::position::iso;
+use crate::domain::{Package, SalesOrder};
 use serde_json::{json, Value};
 
 /// Carrier codes Amazon accepts as `carrierCode`; any other carrier is sent as "Other" with its
 /// name in `carrierName`.
 const CARRIER_CODES: &[&str] = &[
-    "Amazon Shipping", "Amzl", "Australia Post", "Blue Dart", "BRT", "Canada Post", "Chronopost",
-    "Colissimo", "Correos", "DHL", "DHL Freight", "DHL Home Delivery", "DPD", "Deutsche Post",
-    "FedEx", "GLS", "Hermes", "Hermes Logistik Gruppe", "Japan Post", "La Poste", "Parcelforce",
-    "Poste Italiane", "PostNL", "Royal Mail", "SDA", "TNT", "UPS", "UPS Mail Innovations", "USPS",
-    "Yamato Transport", "Yodel",
+    "Amazon Shipping",
+    "Amzl",
+    "Australia Post",
+    "Blue Dart",
+    "BRT",
+    "Canada Post",
+    "Chronopost",
+    "Colissimo",
+    "Correos",
+    "DHL",
+    "DHL Freight",
+    "DHL Home Delivery",
+    "DPD",
+    "Deutsche Post",
+    "FedEx",
+    "GLS",
+    "Hermes",
+    "Hermes Logistik Gruppe",
+    "Japan Post",
+    "La Poste",
+    "Parcelforce",
+    "Poste Italiane",
+    "PostNL",
+    "Royal Mail",
+    "SDA",
+    "TNT",
+    "UPS",
+    "UPS Mail Innovations",
+    "USPS",
+    "Yamato Transport",
+    "Yodel",
 ];
 
 pub fn confirm_shipment_body(order: &SalesOrder, package: &Package) -> Value {
