@@ -1,10 +1,10 @@
 //! HTTP routes of the SP-API subset, and the plumbing every operation shares: request
-//! counting, access-token check, throttling and the `x-amzn-*` headers.
+//! counting, fault injection, access-token check, throttling and the `x-amzn-*` headers.
 
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,8 +14,10 @@ use serde_json::{json, Value};
 
 use crate::codec::{self, Params};
 use crate::config::Quota;
+use crate::fault::{self, Endpoint, Fault};
 use crate::model::State as SandboxState;
 use crate::render::Included;
+use crate::server::ConnectionReset;
 use crate::{confirm, control, fake, lwa, search, Sandbox};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -31,6 +33,14 @@ impl Op {
             Op::SearchOrders => "searchOrders",
             Op::GetOrder => "getOrder",
             Op::ConfirmShipment => "confirmShipment",
+        }
+    }
+
+    fn endpoint(self) -> Endpoint {
+        match self {
+            Op::SearchOrders => Endpoint::SearchOrders,
+            Op::GetOrder => Endpoint::GetOrder,
+            Op::ConfirmShipment => Endpoint::ConfirmShipment,
         }
     }
 
@@ -108,19 +118,31 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .with_state(sandbox)
 }
 
-async fn search_orders(State(sb): State<Sandbox>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+/// The connection handle [`crate::Sandbox::serve`] puts into every request.
+type Conn = Option<Extension<ConnectionReset>>;
+
+async fn search_orders(
+    State(sb): State<Sandbox>,
+    conn: Conn,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let params = Params::parse(query.as_deref());
-    call(&sb, Op::SearchOrders, &headers, |st, seller, now| search::search_orders(st, seller, &params, now))
+    call(&sb, Op::SearchOrders, &headers, conn, |st, seller, now| {
+        search::search_orders(st, seller, &params, now)
+    })
+    .await
 }
 
 async fn get_order(
     State(sb): State<Sandbox>,
+    conn: Conn,
     Path(order_id): Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::parse(query.as_deref());
-    call(&sb, Op::GetOrder, &headers, |st, seller, _now| {
+    call(&sb, Op::GetOrder, &headers, conn, |st, seller, _now| {
         let inc = included(&params)?;
         let order = st
             .seller_order(seller, &order_id)
@@ -128,17 +150,20 @@ async fn get_order(
         let body = json!({ "order": crate::render::order(order, inc, &st.config.currency) });
         Ok((StatusCode::OK, Some(body)))
     })
+    .await
 }
 
 async fn confirm_shipment(
     State(sb): State<Sandbox>,
+    conn: Conn,
     Path(order_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    call(&sb, Op::ConfirmShipment, &headers, |st, seller, now| {
+    call(&sb, Op::ConfirmShipment, &headers, conn, |st, seller, now| {
         confirm::confirm_shipment(st, seller, &order_id, &body, now)
     })
+    .await
 }
 
 /// `includedData`, validated against the model's enum.
@@ -147,28 +172,65 @@ pub(crate) fn included(params: &Params) -> Result<Included, ApiError> {
         .map_err(|bad| ApiError::invalid(format!("Invalid includedData value: {bad}.")))
 }
 
-/// Runs one SP-API operation under the state lock (never held across an await).
-fn call(
+/// What a call comes to under the state lock.
+pub(crate) enum Outcome {
+    /// Send this, after applying the fault (if any) that strikes after processing.
+    Respond(Option<Fault>, Response),
+    /// Reset the connection before processing.
+    Reset,
+}
+
+impl Outcome {
+    /// Sends the outcome; the state lock must no longer be held.
+    pub(crate) async fn send(self, conn: Conn) -> Response {
+        match self {
+            Outcome::Respond(fault, response) => fault::after_processing(fault, response, conn).await,
+            Outcome::Reset => fault::reset(conn).await,
+        }
+    }
+}
+
+/// Runs one SP-API operation; the state lock is never held across an await.
+async fn call(
     sb: &Sandbox,
     op: Op,
     headers: &HeaderMap,
+    conn: Conn,
     f: impl FnOnce(&mut SandboxState, &str, DateTime<Utc>) -> ApiResult,
 ) -> Response {
+    let outcome = process(&mut sb.state(), op, headers, f);
+    outcome.send(conn).await
+}
+
+fn process(
+    st: &mut SandboxState,
+    op: Op,
+    headers: &HeaderMap,
+    f: impl FnOnce(&mut SandboxState, &str, DateTime<Utc>) -> ApiResult,
+) -> Outcome {
     let now = codec::now();
-    let mut st = sb.state();
     st.count(op.name());
     let request_id = fake::request_id(&mut st.id_rng);
-    let quota = op.quota(&st);
-    let result = authenticate(&st, headers).and_then(|seller| {
+    let quota = op.quota(st);
+    let rate = rate_string(quota.rate);
+    let decision = st.faults.decide(op.endpoint());
+    if let Some(fault) = decision.fault.filter(|f| f.before_processing()) {
+        let Some(mut response) = fault::refusal(fault, Some(&rate)) else {
+            return Outcome::Reset;
+        };
+        tracing::info!(operation = op.name(), status = response.status().as_u16(), "request refused (fault)");
+        set_header(&mut response, "x-amzn-requestid", &request_id);
+        return Outcome::Respond(None, response);
+    }
+    let result = authenticate(st, headers, op, decision.expire_token).and_then(|seller| {
         let throttled =
             st.config.rate_limit.is_some() && !st.buckets.try_take(&seller, op, quota, Instant::now());
         if throttled {
             tracing::warn!(operation = op.name(), seller_id = %seller, "throttled");
             return Err(ApiError::quota_exceeded());
         }
-        f(&mut st, &seller, now)
+        f(st, &seller, now)
     });
-    drop(st);
     let (status, body) = match result {
         Ok(ok) => ok,
         Err(e) => {
@@ -186,19 +248,31 @@ fn call(
         None => status.into_response(),
     };
     set_header(&mut response, "x-amzn-requestid", &request_id);
-    set_header(&mut response, "x-amzn-ratelimit-limit", &rate_string(quota.rate));
-    response
+    set_header(&mut response, "x-amzn-ratelimit-limit", &rate);
+    Outcome::Respond(decision.fault, response)
 }
 
-fn authenticate(st: &SandboxState, headers: &HeaderMap) -> Result<String, ApiError> {
+/// `expire`: fault injection ends a still valid token's life now.
+fn authenticate(
+    st: &mut SandboxState,
+    headers: &HeaderMap,
+    op: Op,
+    expire: bool,
+) -> Result<String, ApiError> {
     let token = headers
         .get("x-amz-access-token")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::unauthorized("The request is missing the x-amz-access-token header."))?;
-    let issued = st.tokens.get(token).ok_or_else(|| {
+    let issued = st.tokens.get_mut(token).ok_or_else(|| {
         ApiError::unauthorized("The access token you provided is revoked, malformed or invalid.")
     })?;
-    if Instant::now() >= issued.expires {
+    let now = Instant::now();
+    if now >= issued.expires {
+        return Err(ApiError::unauthorized("The access token you provided has expired."));
+    }
+    if expire {
+        issued.expires = now;
+        st.faults.count_expired_token(op.endpoint());
         return Err(ApiError::unauthorized("The access token you provided has expired."));
     }
     Ok(issued.seller_id.clone())

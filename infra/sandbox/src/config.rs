@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::fault::FaultConfig;
+
 /// Configuration of a [`crate::Sandbox`].
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
@@ -20,6 +22,9 @@ pub struct SandboxConfig {
     pub rate_limit: Option<RateLimit>,
     /// Background order traffic for [`crate::Sandbox::tick`]; `None` makes `tick` a no-op.
     pub generator: Option<GeneratorConfig>,
+    /// Injected failures; the default injects none. Changeable at run time with
+    /// [`crate::Sandbox::set_faults`].
+    pub faults: FaultConfig,
 }
 
 impl Default for SandboxConfig {
@@ -32,6 +37,7 @@ impl Default for SandboxConfig {
             currency: "EUR".to_string(),
             rate_limit: None,
             generator: None,
+            faults: FaultConfig::none(),
         }
     }
 }

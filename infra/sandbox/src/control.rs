@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/_sandbox/orders/{order_id}/release", post(release))
         .route("/_sandbox/orders/{order_id}/cancel", post(cancel))
         .route("/_sandbox/confirmations", get(confirmations))
+        .route("/_sandbox/faults", get(faults))
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -109,4 +110,10 @@ async fn cancel(State(sb): State<Sandbox>, Path(order_id): Path<String>) -> Resp
 
 async fn confirmations(State(sb): State<Sandbox>) -> Response {
     Json(sb.confirmations()).into_response()
+}
+
+/// Injected fault counts and the malformed orders a client should have rejected.
+async fn faults(State(sb): State<Sandbox>) -> Response {
+    Json(json!({ "counts": sb.fault_counts(), "rejectableOrderIds": sb.rejectable_order_ids() }))
+        .into_response()
 }

@@ -23,8 +23,10 @@ impl State {
             .map(|o| o.id.clone())
             .collect();
         for id in due {
+            // Drawn for malformed orders too, so fault injection leaves the fate of the
+            // other orders as it would be without it.
             let cancel = self.gen_rng.percent(cfg.cancel_percent);
-            let status = self.order(&id).map(|o| o.status);
+            let status = self.order(&id).filter(|o| o.malformed.is_none()).map(|o| o.status);
             if cancel && matches!(status, Some(Status::Pending | Status::Unshipped)) {
                 self.cancel(&id, now);
             } else if matches!(status, Some(Status::Pending)) {

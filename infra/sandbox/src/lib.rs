@@ -11,6 +11,7 @@ mod config;
 mod confirm;
 mod control;
 mod fake;
+mod fault;
 mod generator;
 mod lwa;
 mod model;
@@ -18,7 +19,9 @@ mod ratelimit;
 mod render;
 mod rng;
 mod search;
+mod server;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -26,6 +29,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub use config::{GeneratorConfig, Quota, RateLimit, SandboxConfig};
+pub use fault::{EndpointFaults, FaultConfig};
 pub use model::{Confirmation, NewItem, NewOrder, SellerCredentials};
 
 use model::State;
@@ -77,9 +81,14 @@ impl Sandbox {
         api::router(self.clone())
     }
 
-    /// Serves on `listener` until the future is dropped or its task aborted.
+    /// Serves on `listener` until the future is dropped or its task aborted (which also
+    /// closes every open connection).
+    ///
+    /// Serve the sandbox this way rather than with `axum::serve(listener, router())`: only
+    /// here can the `reset` fault reset a connection cleanly (elsewhere the handler panics,
+    /// which closes the connection too, noisily).
     pub async fn serve(&self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        axum::serve(listener, self.router()).await
+        server::serve(listener, self.router()).await
     }
 
     /// Binds `127.0.0.1:0` and serves in a background task.
@@ -94,6 +103,32 @@ impl Sandbox {
         });
         let base_url = format!("http://{addr}");
         Ok(RunningSandbox { addr, token_url: format!("{base_url}/auth/o2/token"), base_url, task })
+    }
+
+    /// Replaces the fault configuration at run time, e.g. `FaultConfig::none()` for a final
+    /// healing phase. The fault streams restart from `faults.seed`; the counters of
+    /// [`Sandbox::fault_counts`] carry on, and orders already malformed stay malformed.
+    pub fn set_faults(&self, faults: FaultConfig) {
+        let mut st = self.state();
+        st.faults.set(faults.clone());
+        st.config.faults = faults;
+    }
+
+    /// How many faults of each kind were injected since the sandbox was created, keyed
+    /// `"<endpoint>/<kind>"`: endpoints `token`, `searchOrders`, `getOrder`,
+    /// `confirmShipment`; kinds `throttle`, `server_error`, `reset` (before processing),
+    /// `reset_after_record` (`confirmShipment` only), `slow`, `truncated`, `garbage`,
+    /// `expired_token`; plus `searchOrders/duplicate` and, per malformed order,
+    /// `orders/<missing_order_item_id|negative_quantity|unknown_currency|bad_timestamp|huge_title>`.
+    /// Kinds never injected are absent.
+    pub fn fault_counts(&self) -> BTreeMap<String, u64> {
+        self.state().faults.counts()
+    }
+
+    /// Ids of the orders served malformed (in creation order): a client should record
+    /// each of them as rejected rather than import it.
+    pub fn rejectable_order_ids(&self) -> Vec<String> {
+        self.state().orders.iter().filter(|o| o.malformed.is_some()).map(|o| o.id.clone()).collect()
     }
 
     /// Places an order now. Panics on an unknown seller or a zero item quantity.

@@ -3,31 +3,48 @@
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::api::set_header;
+use crate::api::{set_header, Outcome};
 use crate::codec::Params;
 use crate::fake;
+use crate::fault::{self, Endpoint};
 use crate::model::{IssuedToken, State as SandboxState};
+use crate::server::ConnectionReset;
 use crate::Sandbox;
 
 fn lwa_error(status: StatusCode, error: &str, description: &str) -> Response {
     (status, Json(json!({ "error": error, "error_description": description }))).into_response()
 }
 
-pub(crate) async fn token(State(sb): State<Sandbox>, body: Bytes) -> Response {
+pub(crate) async fn token(
+    State(sb): State<Sandbox>,
+    conn: Option<Extension<ConnectionReset>>,
+    body: Bytes,
+) -> Response {
     let form = Params::parse(Some(&String::from_utf8_lossy(&body)));
-    let mut st = sb.state();
+    let outcome = process(&mut sb.state(), &form);
+    outcome.send(conn).await
+}
+
+fn process(st: &mut SandboxState, form: &Params) -> Outcome {
     st.count("token");
     let request_id = fake::request_id(&mut st.id_rng);
-    let mut response = grant(&mut st, &form);
-    drop(st);
+    let decision = st.faults.decide(Endpoint::Token);
+    let (fault, mut response) = match decision.fault {
+        // No usage plan on LWA, hence no x-amzn-RateLimit-Limit when throttled.
+        Some(f) if f.before_processing() => match fault::refusal(f, None) {
+            Some(response) => (None, response),
+            None => return Outcome::Reset,
+        },
+        fault => (fault, grant(st, form)),
+    };
     set_header(&mut response, "x-amzn-requestid", &request_id);
-    response
+    Outcome::Respond(fault, response)
 }
 
 fn grant(st: &mut SandboxState, form: &Params) -> Response {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use orderbridge_sandbox::{GeneratorConfig, Sandbox, SandboxConfig};
+use orderbridge_sandbox::{FaultConfig, GeneratorConfig, Sandbox, SandboxConfig};
 
 #[derive(Parser, Debug)]
 #[command(version, about = "Local Amazon SP-API sandbox (orders, shipments, LWA tokens)")]
@@ -27,6 +27,13 @@ struct Args {
     release_after_secs: u64,
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..=100))]
     cancel_percent: u8,
+    /// Inject every fault kind on every endpoint at this percentage (plus 5 % malformed
+    /// orders, 20 % repeated orders across pages, 5 % expired tokens; slow = 3 s); 0 = none.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    fault_percent: u8,
+    /// Seed of the fault streams (default: --seed).
+    #[arg(long)]
+    fault_seed: Option<u64>,
 }
 
 #[tokio::main]
@@ -46,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
             release_after: Duration::from_secs(args.release_after_secs),
             cancel_percent: args.cancel_percent,
         }),
+        faults: FaultConfig::uniform(args.fault_seed.unwrap_or(args.seed), args.fault_percent),
         ..SandboxConfig::default()
     });
     for _ in 0..args.sellers.max(1) {
@@ -62,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
     println!("base_url=http://{addr}");
     println!("token_url=http://{addr}/auth/o2/token");
     let _generator = sandbox.spawn_generator();
-    tracing::info!(%addr, "sandbox listening");
+    tracing::info!(%addr, fault_percent = args.fault_percent, "sandbox listening");
     // Ctrl-C's default action ends the process; there is nothing to flush.
     sandbox.serve(listener).await.context("serving")?;
     Ok(())

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::SandboxConfig;
 use crate::fake;
+use crate::fault::{Faults, Malformation};
 use crate::ratelimit::Buckets;
 use crate::rng::Rng;
 
@@ -163,6 +164,8 @@ pub(crate) struct Order {
     pub packages: Vec<Package>,
     /// The generator has already decided this order's fate (release/cancel).
     pub settled: bool,
+    /// Served broken (fault injection); never released or cancelled by the generator.
+    pub malformed: Option<Malformation>,
 }
 
 impl Order {
@@ -193,11 +196,14 @@ pub(crate) struct State {
     pub gen_rng: Rng,
     pub buckets: Buckets,
     pub next_generated_at: Option<DateTime<Utc>>,
+    /// Fault injection: configuration, streams and counters.
+    pub faults: Faults,
 }
 
 impl State {
     pub(crate) fn new(config: SandboxConfig) -> Self {
         let seed = config.seed;
+        let faults = Faults::new(config.faults.clone());
         Self {
             config,
             sellers: Vec::new(),
@@ -212,6 +218,7 @@ impl State {
             gen_rng: Rng::stream(seed, 3),
             buckets: Buckets::default(),
             next_generated_at: None,
+            faults,
         }
     }
 
@@ -299,10 +306,12 @@ impl State {
             buyer,
             packages: Vec::new(),
             settled: false,
+            malformed: self.faults.malformation(),
         };
+        let malformed = order.malformed.is_some();
         self.index.insert(id.clone(), self.orders.len());
         self.orders.push(order);
-        tracing::info!(order_id = %id, seller_id, pending = new.pending, "order placed");
+        tracing::info!(order_id = %id, seller_id, pending = new.pending, malformed, "order placed");
         id
     }
 

@@ -1,4 +1,4 @@
-//! Orders rendered as the Orders API 2026-01-01 `Order` model.
+//! Orders rendered as the Orders API 2026-01-01 `Order` model (malformed ones broken).
 
 use serde_json::{json, Map, Value};
 
@@ -128,7 +128,11 @@ pub(crate) fn order(o: &Order, inc: Included, currency: &str) -> Value {
             .collect();
         put(&mut m, "packages", packages);
     }
-    Value::Object(m)
+    let mut v = Value::Object(m);
+    if let Some(malformation) = o.malformed {
+        malformation.apply(&mut v);
+    }
+    v
 }
 
 fn buyer(o: &Order) -> Value {

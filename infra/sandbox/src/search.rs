@@ -74,7 +74,12 @@ struct PageToken {
     i: DateTime<Utc>,
 }
 
-pub(crate) fn search_orders(st: &State, seller_id: &str, params: &Params, now: DateTime<Utc>) -> ApiResult {
+pub(crate) fn search_orders(
+    st: &mut State,
+    seller_id: &str,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> ApiResult {
     let inc = included(params)?;
     let max =
         match params.one("maxResultsPerPage") {
@@ -91,6 +96,17 @@ pub(crate) fn search_orders(st: &State, seller_id: &str, params: &Params, now: D
         }
         None => (window_from(st, seller_id, params, now)?, None),
     };
+
+    // Fault injection: a follow-up page that starts with the previous page's last order
+    // again. It takes one of the page's places, except on one-order pages, which would
+    // otherwise never get anywhere.
+    let duplicate = match &cursor {
+        Some((_, last_id)) if st.faults.duplicate_page() => {
+            st.seller_order(seller_id, last_id).map(|o| render::order(o, inc, &st.config.currency))
+        }
+        _ => None,
+    };
+    let max = if duplicate.is_some() { max.saturating_sub(1).max(1) } else { max };
 
     let mode = window.m;
     let mut hits: Vec<&Order> = st
@@ -111,7 +127,10 @@ pub(crate) fn search_orders(st: &State, seller_id: &str, params: &Params, now: D
     let more = hits.len() > max;
     hits.truncate(max);
 
-    let orders: Vec<Value> = hits.iter().map(|o| render::order(o, inc, &st.config.currency)).collect();
+    let orders: Vec<Value> = duplicate
+        .into_iter()
+        .chain(hits.iter().map(|o| render::order(o, inc, &st.config.currency)))
+        .collect();
     let mut body = json!({ "orders": orders });
     if let (true, Some(last)) = (more, hits.last()) {
         let token = PageToken {
