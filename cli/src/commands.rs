@@ -157,3 +157,20 @@ pub fn parse_package_line(value: &str) -> Result<PackageLine> {
         quantity: quantity.parse().with_context(|| format!("{value:?}: quantity is not a whole number"))?,
     })
 }
+
+/// The status queue's dead letters, on AWS (or another endpoint, e.g. a local server).
+pub async fn dead_letters(
+    queue_url: &str,
+    dead_letter_queue_url: &str,
+    endpoint_url: Option<&str>,
+) -> orderbridge::adapters::sqs::DeadLetters {
+    let sdk = match endpoint_url {
+        Some(url) => local_sdk_config(url).await,
+        None => aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
+    };
+    orderbridge::adapters::sqs::DeadLetters::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        queue_url,
+        dead_letter_queue_url,
+    )
+}

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use orderbridge::domain::{AccountId, OrderStatus, ShipmentRequest};
-use orderbridge_cli::commands::{amazon_account, parse_package_line, Session, StoreTarget};
+use orderbridge_cli::commands::{amazon_account, dead_letters, parse_package_line, Session, StoreTarget};
 use orderbridge_cli::local_run::{self, LocalRunOptions};
 use std::path::PathBuf;
 
@@ -46,6 +46,19 @@ enum Command {
         target: Target,
         #[command(subcommand)]
         command: OrdersCommand,
+    },
+    /// Status checks that kept failing (the status dead-letter queue): list them, send them back.
+    DeadLetters {
+        /// The status queue (stack output StatusQueueUrl).
+        #[arg(long, env = "ORDERBRIDGE_STATUS_QUEUE_URL")]
+        queue_url: String,
+        /// Its dead-letter queue (stack output StatusDeadLetterQueueUrl).
+        #[arg(long, env = "ORDERBRIDGE_STATUS_DLQ_URL")]
+        dead_letter_queue_url: String,
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        #[command(subcommand)]
+        command: DeadLettersCommand,
     },
     /// Shipments of orders.
     Shipments {
@@ -125,6 +138,20 @@ enum OrdersCommand {
 }
 
 #[derive(Subcommand)]
+enum DeadLettersCommand {
+    /// Show dead letters (listing hides them from other readers for a minute).
+    List {
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+    },
+    /// Move dead letters back to the status queue. Safe to repeat.
+    Redrive {
+        #[arg(long, default_value_t = 1000)]
+        max: usize,
+    },
+}
+
+#[derive(Subcommand)]
 enum ShipmentsCommand {
     /// Record one shipped package; the shipment function reports it at its next run.
     Record {
@@ -194,6 +221,21 @@ async fn main() -> Result<()> {
             let result = orders(&session, command).await;
             session.close().await;
             result
+        }
+        Command::DeadLetters { queue_url, dead_letter_queue_url, endpoint_url, command } => {
+            let letters = dead_letters(&queue_url, &dead_letter_queue_url, endpoint_url.as_deref()).await;
+            match command {
+                DeadLettersCommand::List { max } => {
+                    for letter in letters.list(max, std::time::Duration::from_secs(60)).await? {
+                        let receives = letter.receive_count.map(|c| c.to_string()).unwrap_or_default();
+                        println!("{}\treceived {receives}x\t{}", letter.message_id, letter.body);
+                    }
+                }
+                DeadLettersCommand::Redrive { max } => {
+                    println!("{} status checks sent back to the status queue", letters.redrive(max).await?);
+                }
+            }
+            Ok(())
         }
         Command::Shipments { target, command } => {
             let session = Session::open(&target.store()).await?;

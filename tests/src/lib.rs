@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod fault_proxy;
+
 pub use orderbridge_cli::embedded::EmbeddedStore;
 
 /// The moto server the test command started (`scripts/test`).
@@ -74,15 +76,41 @@ pub struct Pipeline {
     pub ports: Ports,
 }
 
+/// How a test pipeline differs from the default one.
+pub struct PipelineOptions {
+    pub sandbox: SandboxConfig,
+    /// Talk to DynamoDB and SQS through this endpoint (e.g. a fault proxy) instead of moto.
+    pub aws_endpoint: Option<String>,
+    /// Per-request timeout of the marketplace client.
+    pub request_timeout: Duration,
+    pub settings: PipelineSettings,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        Self {
+            sandbox: SandboxConfig { window_lag: Duration::ZERO, ..Default::default() },
+            aws_endpoint: None,
+            request_timeout: orderbridge::adapters::sp_api::SpApiConnector::REQUEST_TIMEOUT,
+            settings: PipelineSettings { first_status_check_delay: Duration::ZERO, ..Default::default() },
+        }
+    }
+}
+
 impl Pipeline {
     pub async fn on_moto() -> Self {
-        Self::on_moto_with(SandboxConfig { window_lag: Duration::ZERO, ..Default::default() }).await
+        Self::on_moto_with(PipelineOptions::default()).await
     }
 
-    pub async fn on_moto_with(config: SandboxConfig) -> Self {
-        let sdk = sdk_config(&moto_url()).await;
-        let store = moto_table().await;
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
+    pub async fn on_moto_with(options: PipelineOptions) -> Self {
+        let config = options.sandbox;
+        let sdk = sdk_config(options.aws_endpoint.as_deref().unwrap_or(&moto_url())).await;
+        let store = {
+            let table = moto_table().await;
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.table())
+        };
+        // The harness reads the queue directly; the functions send through `sdk` (maybe a proxy).
+        let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto_url()).await);
         let queue_url = sqs
             .create_queue()
             .queue_name(unique("status"))
@@ -94,7 +122,7 @@ impl Pipeline {
         let sandbox = Sandbox::new(config);
         let marketplace = sandbox.start().await.expect("start sandbox");
         let seller = sandbox.add_seller();
-        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config(&moto_url()).await);
         let secret_id = format!("orderbridge/{}", unique("seller"));
         secrets
             .create_secret()
@@ -107,13 +135,16 @@ impl Pipeline {
             .await
             .expect("create secret on moto");
         let secret_source: Arc<dyn SecretSource> = Arc::new(SecretsManager::new(secrets));
-        let settings = PipelineSettings { first_status_check_delay: Duration::ZERO, ..Default::default() };
-        let ports = wiring::ports_over(
+        let mut ports = wiring::ports_over(
             store.clone(),
-            Arc::new(SqsStatusQueue::new(sqs.clone(), &queue_url)),
-            secret_source,
-            settings,
+            Arc::new(SqsStatusQueue::new(aws_sdk_sqs::Client::new(&sdk), &queue_url)),
+            secret_source.clone(),
+            options.settings,
         );
+        ports.marketplaces = Arc::new(orderbridge::adapters::sp_api::SpApiConnector::with_request_timeout(
+            secret_source,
+            options.request_timeout,
+        ));
         let account = AccountId::parse("amazon-de").unwrap();
         ports
             .accounts

@@ -18,6 +18,7 @@ pub struct SpApiClient {
     pub(super) settings: AmazonSettings,
     http: reqwest::Client,
     secrets: Arc<dyn SecretSource>,
+    request_timeout: Duration,
     token: Mutex<Option<AccessToken>>,
 }
 
@@ -37,8 +38,9 @@ impl SpApiClient {
         settings: AmazonSettings,
         http: reqwest::Client,
         secrets: Arc<dyn SecretSource>,
+        request_timeout: Duration,
     ) -> Self {
-        Self { account, settings, http, secrets, token: Mutex::new(None) }
+        Self { account, settings, http, secrets, request_timeout, token: Mutex::new(None) }
     }
 
     async fn access_token(&self, operation: &'static str) -> Result<String, MarketplaceError> {
@@ -176,10 +178,7 @@ impl SpApiClient {
         deadline: Deadline,
     ) -> Result<ApiResponse, MarketplaceError> {
         let token = self.access_token(operation).await?;
-        let timeout = deadline
-            .remaining()
-            .saturating_sub(Deadline::SAFETY_MARGIN)
-            .min(super::SpApiConnector::REQUEST_TIMEOUT);
+        let timeout = deadline.remaining().saturating_sub(Deadline::SAFETY_MARGIN).min(self.request_timeout);
         if timeout.is_zero() {
             return Err(MarketplaceError::Unavailable {
                 account: self.account.clone(),

@@ -24,6 +24,7 @@ pub use orders::parse_order;
 pub struct SpApiConnector {
     http: reqwest::Client,
     secrets: Arc<dyn SecretSource>,
+    timeout: Duration,
     clients: Mutex<HashMap<AccountId, (AmazonSettings, Arc<SpApiClient>)>>,
 }
 
@@ -32,13 +33,17 @@ impl SpApiConnector {
     pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
     pub fn new(secrets: Arc<dyn SecretSource>) -> Self {
+        Self::with_request_timeout(secrets, Self::REQUEST_TIMEOUT)
+    }
+
+    pub fn with_request_timeout(secrets: Arc<dyn SecretSource>, timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(Self::REQUEST_TIMEOUT)
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
             .user_agent(concat!("Orderbridge/", env!("CARGO_PKG_VERSION"), " (Language=Rust)"))
             .build()
             .expect("TLS backend initialises");
-        Self { http, secrets, clients: Mutex::new(HashMap::new()) }
+        Self { http, secrets, timeout, clients: Mutex::new(HashMap::new()) }
     }
 }
 
@@ -63,6 +68,7 @@ impl MarketplaceConnector for SpApiConnector {
             settings.clone(),
             self.http.clone(),
             self.secrets.clone(),
+            self.timeout,
         ));
         clients.insert(account.id.clone(), (settings.clone(), client.clone()));
         Ok(client)

@@ -1,0 +1,173 @@
+//! Faults the pipeline must survive: the store throttling or failing after a write went through,
+//! concurrent runs, time running out, poison messages.
+
+use orderbridge::domain::OrderStatus;
+use orderbridge::ports::StatusCheck;
+use orderbridge::Deadline;
+use orderbridge_sandbox::NewOrder;
+use orderbridge_tests::fault_proxy::{FaultProxy, ProxyFaults};
+use orderbridge_tests::{item, moto_url, scheduled_event, unique, Pipeline, PipelineOptions};
+use std::time::Duration;
+
+async fn stored_ids(p: &Pipeline) -> Vec<String> {
+    let mut ids = Vec::new();
+    for status in OrderStatus::ALL {
+        for order in orderbridge_cli::local_run::all_orders(&p.ports, status).await.unwrap() {
+            ids.push(order.key.marketplace_order_id.to_string());
+        }
+    }
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn store_throttling_and_lost_answers_lose_and_double_nothing() {
+    let proxy = FaultProxy::start(&moto_url(), ProxyFaults::none()).await;
+    let p = Pipeline::on_moto_with(PipelineOptions {
+        aws_endpoint: Some(proxy.endpoint_url.clone()),
+        ..Default::default()
+    })
+    .await;
+    let mut expected: Vec<String> = (0..24)
+        .map(|i| {
+            let order = if i % 2 == 0 {
+                NewOrder::pending(vec![item("A", 1, 100)])
+            } else {
+                NewOrder::released(vec![item("B", 1, 100)])
+            };
+            p.place(order)
+        })
+        .collect();
+    expected.sort();
+
+    // 15% of store/queue calls fail before, 5% after they were applied.
+    proxy.set_faults(ProxyFaults { seed: 41, before_percent: 15, after_percent: 5 });
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs < 50, "import never caught up under store faults");
+        if let Ok(report) = p.import().await {
+            if report.accounts[0].caught_up {
+                break;
+            }
+        }
+    }
+    proxy.set_faults(ProxyFaults::none());
+    assert!(proxy.counts().values().sum::<u64>() > 0, "faults were injected: {:?}", proxy.counts());
+    assert_eq!(stored_ids(&p).await, expected, "each order stored exactly once");
+    let pending_checks: std::collections::BTreeSet<String> = p
+        .status_messages()
+        .await
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<StatusCheck>(m.body.as_deref().unwrap())
+                .unwrap()
+                .marketplace_order_id
+                .to_string()
+        })
+        .collect();
+    for id in expected.iter().filter(|id| p.sandbox.order_status(id).as_deref() == Some("PENDING")) {
+        assert!(pending_checks.contains(id), "pending order {id} has no status check");
+    }
+}
+
+#[tokio::test]
+async fn two_import_runs_at_once_store_each_order_once() {
+    let p = Pipeline::on_moto().await;
+    let mut expected: Vec<String> =
+        (0..150).map(|_| p.place(NewOrder::pending(vec![item("A", 1, 100)]))).collect();
+    expected.sort();
+    let (a, b) = tokio::join!(p.import(), p.import());
+    a.unwrap();
+    b.unwrap();
+    p.import().await.unwrap();
+    assert_eq!(stored_ids(&p).await, expected);
+    for id in &expected {
+        assert_eq!(p.order(id).await.version, 1, "order {id} was written once");
+    }
+}
+
+#[tokio::test]
+async fn an_import_close_to_its_timeout_stops_and_the_next_run_continues() {
+    let p = Pipeline::on_moto().await;
+    for _ in 0..5 {
+        p.place(NewOrder::released(vec![item("A", 1, 100)]));
+    }
+    // Less time left than the safety margin: no new work is taken.
+    let almost_over = Deadline::after(Deadline::SAFETY_MARGIN / 2);
+    let report = orderbridge::handlers::import::handle(&p.ports, scheduled_event(), almost_over).await;
+    let report = report.expect_err("an account that was not imported is reported");
+    assert!(report.to_string().contains("time ran out"), "{report}");
+    assert_eq!(p.sandbox.request_count("searchOrders"), 0);
+    let next = p.import().await.unwrap();
+    assert_eq!(next.accounts[0].created_deliverable, 5);
+}
+
+#[tokio::test]
+async fn a_status_batch_close_to_its_timeout_returns_unstarted_messages() {
+    let p = Pipeline::on_moto().await;
+    let id = p.place(NewOrder::pending(vec![item("A", 1, 100)]));
+    p.import().await.unwrap();
+    let messages = p.status_messages().await;
+    p.sandbox.release_payment(&id);
+    let response = orderbridge::handlers::status::handle(
+        &p.ports,
+        orderbridge_tests::sqs_event(messages.clone()),
+        Deadline::after(Duration::from_millis(10)),
+    )
+    .await;
+    assert_eq!(response.batch_item_failures.len(), 1, "not started, so back to the queue");
+    assert_eq!(p.order(&id).await.status(), OrderStatus::Pending);
+    p.run_status(messages).await;
+    assert_eq!(p.order(&id).await.status(), OrderStatus::Deliverable);
+}
+
+#[tokio::test]
+async fn a_poison_status_message_reaches_the_dead_letter_queue_and_redrive_is_safe_to_repeat() {
+    let p = Pipeline::on_moto().await;
+    let dlq_url =
+        p.sqs.create_queue().queue_name(unique("status-dlq")).send().await.unwrap().queue_url.unwrap();
+    let dlq_arn = p
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let queue_url = p
+        .sqs
+        .create_queue()
+        .queue_name(unique("status"))
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    p.sqs.send_message().queue_url(&queue_url).message_body("not a status check").send().await.unwrap();
+
+    // Lambda's event source: receive, run the handler, leave failed messages for the next receive.
+    for _ in 0..4 {
+        let out = p.sqs.receive_message().queue_url(&queue_url).visibility_timeout(0).send().await.unwrap();
+        for m in out.messages.unwrap_or_default() {
+            let response = p.run_status(vec![orderbridge_tests::lambda_message(&m)]).await;
+            assert_eq!(response.batch_item_failures.len(), 1, "a poison message always fails");
+        }
+    }
+    let letters = orderbridge_cli::commands::dead_letters(&queue_url, &dlq_url, Some(&moto_url())).await;
+    let listed = letters.list(10, Duration::ZERO).await.unwrap();
+    assert_eq!(listed.len(), 1, "the operator sees the poison message");
+    assert_eq!(listed[0].body, "not a status check");
+
+    assert_eq!(letters.redrive(10).await.unwrap(), 1);
+    assert_eq!(letters.redrive(10).await.unwrap(), 0, "redrive again moves nothing twice");
+    let back = p.sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
+    assert_eq!(back.messages.unwrap_or_default().len(), 1, "exactly one copy is back on the status queue");
+}
