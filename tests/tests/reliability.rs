@@ -171,3 +171,88 @@ async fn a_poison_status_message_reaches_the_dead_letter_queue_and_redrive_is_sa
     let back = p.sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
     assert_eq!(back.messages.unwrap_or_default().len(), 1, "exactly one copy is back on the status queue");
 }
+
+fn faults(seed: u64, percent_each: u8) -> orderbridge_sandbox::FaultConfig {
+    let mut each = orderbridge_sandbox::EndpointFaults::uniform(percent_each);
+    each.slow_delay = Duration::from_secs(3);
+    orderbridge_sandbox::FaultConfig {
+        seed,
+        search_orders: each,
+        get_order: each,
+        confirm_shipment: each,
+        token: each,
+        malformed_order_percent: 20,
+        duplicate_across_pages_percent: 30,
+        expire_token_percent: 10,
+    }
+}
+
+#[tokio::test]
+async fn marketplace_faults_are_retried_and_malformed_orders_are_recorded_for_the_operator() {
+    let mut options = PipelineOptions { request_timeout: Duration::from_millis(2500), ..Default::default() };
+    options.sandbox.faults = faults(7, 4);
+    let p = Pipeline::on_moto_with(options).await;
+    let created: Vec<String> = (0..60)
+        .map(|i| {
+            let order = if i % 2 == 0 {
+                NewOrder::pending(vec![item("A", 1, 100)])
+            } else {
+                NewOrder::released(vec![item("B", 2, 250)])
+            };
+            p.place(order)
+        })
+        .collect();
+    let malformed = p.sandbox.rejectable_order_ids();
+    assert!(!malformed.is_empty(), "the sandbox made some orders malformed");
+
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs < 30, "import never caught up under marketplace faults");
+        match p.import().await {
+            Ok(report) if report.accounts[0].caught_up => break,
+            Ok(report) => eprintln!("run {runs}: {report:?}"),
+            Err(error) => eprintln!("run {runs}: {error}"),
+        }
+    }
+    let counts = p.sandbox.fault_counts();
+    assert!(counts.keys().any(|k| k.starts_with("searchOrders/")), "faults were injected: {counts:?}");
+
+    let mut expected: Vec<String> = created.iter().filter(|id| !malformed.contains(id)).cloned().collect();
+    expected.sort();
+    assert_eq!(stored_ids(&p).await, expected, "every good order stored exactly once, no malformed one");
+
+    let rejected = p.ports.orders.rejections(&p.account).await.unwrap();
+    let mut rejected_ids: Vec<String> =
+        rejected.iter().filter_map(|r| r.marketplace_order_id.clone()).collect();
+    rejected_ids.sort();
+    let mut malformed_sorted = malformed.clone();
+    malformed_sorted.sort();
+    assert_eq!(rejected_ids, malformed_sorted, "each malformed order is recorded for the operator");
+    for r in &rejected {
+        assert!(r.reason.starts_with("field "), "the reason names the field: {}", r.reason);
+        assert!(!r.raw_excerpt.is_empty() && r.raw_excerpt.len() <= 8_000, "a bounded raw excerpt is kept");
+    }
+}
+
+#[tokio::test]
+async fn an_access_token_that_expires_mid_run_is_renewed() {
+    let mut options = PipelineOptions::default();
+    options.sandbox.faults.seed = 3;
+    options.sandbox.faults.expire_token_percent = 30;
+    let p = Pipeline::on_moto_with(options).await;
+    let ids: Vec<String> = (0..12).map(|_| p.place(NewOrder::pending(vec![item("A", 1, 100)]))).collect();
+    p.import().await.unwrap();
+    for id in &ids {
+        p.sandbox.release_payment(id);
+    }
+    p.drain_status_queue().await;
+    for id in &ids {
+        assert_eq!(p.order(id).await.status(), OrderStatus::Deliverable, "{id}");
+    }
+    assert!(
+        p.sandbox.request_count("token") > 1,
+        "the client fetched a new token after the old one was refused"
+    );
+    assert!(p.sandbox.fault_counts().keys().any(|k| k.ends_with("/expired_token")));
+}

@@ -29,6 +29,8 @@ pub(super) struct ApiResponse {
 }
 
 const MAX_ATTEMPTS: u32 = 6;
+/// How often one call fetches a new token after the marketplace refused the current one.
+const MAX_TOKEN_RENEWALS: u32 = 3;
 const BASE_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -104,7 +106,7 @@ impl SpApiClient {
         MarketplaceError::Unavailable {
             account: self.account.clone(),
             operation,
-            message: error.without_url().to_string(),
+            message: describe(&error.without_url()),
         }
     }
 
@@ -138,15 +140,19 @@ impl SpApiClient {
         deadline: Deadline,
     ) -> Result<ApiResponse, MarketplaceError> {
         let mut attempt = 0;
+        let mut token_rejections = 0;
         loop {
             attempt += 1;
             let result = self.send_once(operation, method.clone(), url.clone(), query, body, deadline).await;
             let wait = match &result {
                 Ok(response) if is_token_rejection(response.status) => {
-                    if attempt > 1 {
+                    token_rejections += 1;
+                    if token_rejections > MAX_TOKEN_RENEWALS {
                         return Err(MarketplaceError::Credentials {
                             account: self.account.clone(),
-                            message: format!("the marketplace rejected a fresh access token for {operation}"),
+                            message: format!(
+                                "the marketplace rejected {token_rejections} fresh access tokens for {operation}"
+                            ),
                         });
                     }
                     // Expired or revoked before we expected: fetch a new one and try again.
@@ -235,6 +241,18 @@ impl SpApiClient {
             }),
         }
     }
+}
+
+/// The error and its causes ("error sending request: connection reset by peer").
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn is_token_rejection(status: StatusCode) -> bool {
