@@ -73,6 +73,7 @@ pub struct Pipeline {
     pub store: DynamoStore,
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
+    pub dead_letter_queue_url: Option<String>,
     pub ports: Ports,
 }
 
@@ -84,6 +85,8 @@ pub struct PipelineOptions {
     /// Per-request timeout of the marketplace client.
     pub request_timeout: Duration,
     pub settings: PipelineSettings,
+    /// Give the status queue a dead-letter queue after this many receives.
+    pub max_receive_count: Option<u32>,
 }
 
 impl Default for PipelineOptions {
@@ -93,6 +96,7 @@ impl Default for PipelineOptions {
             aws_endpoint: None,
             request_timeout: orderbridge::adapters::sp_api::SpApiConnector::REQUEST_TIMEOUT,
             settings: PipelineSettings { first_status_check_delay: Duration::ZERO, ..Default::default() },
+            max_receive_count: None,
         }
     }
 }
@@ -111,14 +115,36 @@ impl Pipeline {
         };
         // The harness reads the queue directly; the functions send through `sdk` (maybe a proxy).
         let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto_url()).await);
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(unique("status"))
-            .send()
-            .await
-            .expect("create queue on moto")
-            .queue_url
-            .expect("queue url");
+        let dead_letter_queue_url = match options.max_receive_count {
+            None => None,
+            Some(_) => Some(
+                sqs.create_queue()
+                    .queue_name(unique("status-dlq"))
+                    .send()
+                    .await
+                    .expect("create dlq")
+                    .queue_url
+                    .unwrap(),
+            ),
+        };
+        let mut create = sqs.create_queue().queue_name(unique("status"));
+        if let (Some(dlq), Some(max)) = (&dead_letter_queue_url, options.max_receive_count) {
+            let arn = sqs
+                .get_queue_attributes()
+                .queue_url(dlq)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .expect("dlq arn")
+                .attributes
+                .expect("attributes")[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+                .clone();
+            create = create.attributes(
+                aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+                json!({"deadLetterTargetArn": arn, "maxReceiveCount": max.to_string()}).to_string(),
+            );
+        }
+        let queue_url = create.send().await.expect("create queue on moto").queue_url.expect("queue url");
         let sandbox = Sandbox::new(config);
         let marketplace = sandbox.start().await.expect("start sandbox");
         let seller = sandbox.add_seller();
@@ -163,7 +189,7 @@ impl Pipeline {
             })
             .await
             .unwrap();
-        Self { sandbox, marketplace, seller, account, store, sqs, queue_url, ports }
+        Self { sandbox, marketplace, seller, account, store, sqs, queue_url, dead_letter_queue_url, ports }
     }
 
     /// An order placed a little while ago (so the import window, ending at "now" in whole

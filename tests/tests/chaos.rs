@@ -1,0 +1,463 @@
+//! The chaos suite: the three functions' handlers run round after round against a marketplace
+//! that throttles, fails, resets connections, answers slowly or with broken JSON, sends
+//! malformed orders and expires tokens; a store and queue that throttle and lose answers; runs
+//! killed at random points; queue deliveries duplicated, reordered and redelivered. Then the
+//! faults stop, the pipeline heals, and the invariants are checked against the store and the
+//! sandbox's record of confirmations. All log output is captured and searched for buyer data.
+//!
+//! Replay a failure with the seed it prints: `ORDERBRIDGE_CHAOS_SEED=<seed> scripts/test`.
+//! `ORDERBRIDGE_CHAOS_ROUNDS` sets the number of rounds (default 8).
+
+use aws_lambda_events::sqs::SqsMessage;
+use orderbridge::domain::{OrderStatus, PackageState};
+use orderbridge::ports::OrderStore;
+use orderbridge::Deadline;
+use orderbridge_sandbox::{EndpointFaults, FaultConfig, NewItem, NewOrder};
+use orderbridge_tests::fault_proxy::{FaultProxy, ProxyFaults};
+use orderbridge_tests::{lambda_message, moto_url, scheduled_event, sqs_event, Pipeline, PipelineOptions};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Percent of calls per fault kind and endpoint (six kinds: about 22 % of marketplace calls fail).
+const MARKETPLACE_FAULT_PERCENT_EACH: u8 = 4;
+const STORE_FAULT_BEFORE_PERCENT: u8 = 10;
+const STORE_FAULT_AFTER_PERCENT: u8 = 3;
+const MAX_RECEIVE_COUNT: u32 = 4;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn percent(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+}
+
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+fn marketplace_faults(seed: u64) -> FaultConfig {
+    let mut each = EndpointFaults::uniform(MARKETPLACE_FAULT_PERCENT_EACH);
+    each.slow_delay = Duration::from_secs(3);
+    FaultConfig {
+        seed,
+        search_orders: each,
+        get_order: each,
+        confirm_shipment: each,
+        token: each,
+        malformed_order_percent: 5,
+        duplicate_across_pages_percent: 20,
+        expire_token_percent: 5,
+    }
+}
+
+fn settings() -> orderbridge::ports::PipelineSettings {
+    orderbridge::ports::PipelineSettings {
+        first_status_check_delay: Duration::ZERO,
+        pending_recheck_base: Duration::from_secs(1),
+        pending_recheck_max: Duration::from_secs(2),
+    }
+}
+
+/// Runs `work` to completion, or kills it at a random point (as a crashed or timed-out Lambda).
+async fn maybe_killed<T: Send + 'static>(
+    rng: &mut Rng,
+    kill_percent: u64,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    let task = tokio::spawn(work);
+    if rng.percent(kill_percent) {
+        tokio::time::sleep(Duration::from_millis(rng.below(400))).await;
+        task.abort();
+        return task.await.ok();
+    }
+    task.await.ok()
+}
+
+/// One delivery of the status queue as SQS + Lambda would make it under stress: a received
+/// batch, some messages twice, shuffled; messages the handler did not fail are deleted, the
+/// rest come back after the visibility timeout; a killed run deletes nothing.
+async fn deliver_status(p: &Pipeline, rng: &mut Rng, chaos: bool) -> usize {
+    let out = p
+        .sqs
+        .receive_message()
+        .queue_url(&p.queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(2)
+        .send()
+        .await
+        .expect("receive");
+    let received = out.messages.unwrap_or_default();
+    if received.is_empty() {
+        return 0;
+    }
+    let mut batch: Vec<SqsMessage> = received.iter().map(lambda_message).collect();
+    if chaos {
+        for m in received.iter() {
+            if rng.percent(30) {
+                batch.push(lambda_message(m));
+            }
+        }
+        for i in (1..batch.len()).rev() {
+            batch.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+    }
+    let ports = p.ports.clone();
+    let event = sqs_event(batch);
+    let run = maybe_killed(rng, if chaos { 15 } else { 0 }, async move {
+        orderbridge::handlers::status::handle(&ports, event, Deadline::unlimited()).await
+    })
+    .await;
+    if let Some(response) = run {
+        let failed: BTreeSet<String> =
+            response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+        for m in &received {
+            if !failed.contains(m.message_id().unwrap_or_default()) {
+                let _ = p
+                    .sqs
+                    .delete_message()
+                    .queue_url(&p.queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await;
+            }
+        }
+    }
+    received.len()
+}
+
+async fn import(p: &Pipeline, rng: &mut Rng) {
+    match rng.below(4) {
+        0 => {
+            let _ = p.import().await;
+        }
+        1 => {
+            // EventBridge double-fires, or console and schedule at once.
+            let _ = tokio::join!(p.import(), p.import());
+        }
+        2 => {
+            let ports = p.ports.clone();
+            maybe_killed(rng, 100, async move {
+                orderbridge::handlers::import::handle(&ports, scheduled_event(), Deadline::unlimited()).await
+            })
+            .await;
+        }
+        _ => {
+            // Close to the function's timeout.
+            let deadline = Deadline::after(Deadline::SAFETY_MARGIN + Duration::from_millis(rng.below(1500)));
+            let _ = orderbridge::handlers::import::handle(&p.ports, scheduled_event(), deadline).await;
+        }
+    }
+}
+
+/// Records a package for a few orders that still have units to ship, while shipment runs go on.
+async fn ship(p: &Pipeline, rng: &mut Rng, round: u32) {
+    let mut candidates = Vec::new();
+    for status in [OrderStatus::Deliverable, OrderStatus::PartiallyShipped] {
+        if let Ok(page) = p.ports.orders.orders_by_status(status, 50, None).await {
+            candidates.extend(page.items);
+        }
+    }
+    let mut records = Vec::new();
+    let chosen: Vec<_> = candidates.into_iter().filter(|_| rng.percent(40)).take(4).collect();
+    for order in chosen {
+        let items: Vec<_> = order
+            .lines
+            .iter()
+            .filter(|l| l.quantity > l.quantity_recorded)
+            .map(|l| {
+                let left = l.quantity - l.quantity_recorded;
+                let quantity = if left > 1 && rng.percent(50) { 1 } else { left };
+                json!({"order_item_id": l.item_id.as_str(), "quantity": quantity})
+            })
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        records.push(json!({"record_shipment": {
+            "account_id": order.key.account_id.as_str(),
+            "marketplace_order_id": order.key.marketplace_order_id.as_str(),
+            "carrier": if rng.percent(50) { "DHL" } else { "Spedition Müller" },
+            "tracking_id": format!("CHAOS-{round}-{}", rng.below(1_000_000)),
+            "ship_date": "2026-11-28T10:00:00Z",
+            "items": items,
+        }}));
+    }
+    let ports = p.ports.clone();
+    let report = maybe_killed(rng, 20, async move {
+        orderbridge::handlers::shipment::handle(&ports, json!({}), Deadline::unlimited()).await
+    });
+    let record = async {
+        for event in records {
+            let _ = p.shipment(event).await;
+        }
+    };
+    tokio::join!(report, record);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_lost_or_doubled_under_chaos() {
+    let logs = CapturedLogs::default();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .init();
+
+    let seed: u64 =
+        std::env::var("ORDERBRIDGE_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+                % 1_000_000
+        });
+    let rounds: u32 =
+        std::env::var("ORDERBRIDGE_CHAOS_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
+    let banner = format!(
+        "chaos seed={seed} rounds={rounds}: marketplace {MARKETPLACE_FAULT_PERCENT_EACH}% per fault kind per endpoint \
+         (throttle, 5xx, reset, slow, truncated, garbage), 5% malformed orders, 20% duplicated pages, 5% expired \
+         tokens; store/queue {STORE_FAULT_BEFORE_PERCENT}% failures before and {STORE_FAULT_AFTER_PERCENT}% after \
+         the write; 15-20% of runs killed; 30% duplicate deliveries. Replay: ORDERBRIDGE_CHAOS_SEED={seed}"
+    );
+    println!("{banner}");
+    eprintln!("{banner}");
+    let mut rng = Rng(seed);
+
+    let proxy = FaultProxy::start(&moto_url(), ProxyFaults::none()).await;
+    let mut options = PipelineOptions {
+        aws_endpoint: Some(proxy.endpoint_url.clone()),
+        request_timeout: Duration::from_millis(2500),
+        settings: settings(),
+        max_receive_count: Some(MAX_RECEIVE_COUNT),
+        ..Default::default()
+    };
+    options.sandbox.seed = seed;
+    options.sandbox.faults = marketplace_faults(seed);
+    let p = Pipeline::on_moto_with(options).await;
+    proxy.set_faults(ProxyFaults {
+        seed,
+        before_percent: STORE_FAULT_BEFORE_PERCENT,
+        after_percent: STORE_FAULT_AFTER_PERCENT,
+    });
+
+    let mut created = Vec::new();
+    for round in 0..rounds {
+        for _ in 0..(3 + rng.below(4)) {
+            let items = (0..1 + rng.below(2))
+                .map(|i| {
+                    NewItem::new(format!("SKU-{i}"), 1 + rng.below(3) as u32, 100 + rng.below(5000) as i64)
+                })
+                .collect();
+            let order = if rng.percent(60) { NewOrder::pending(items) } else { NewOrder::released(items) };
+            created.push(p.place(order));
+        }
+        for id in &created {
+            if p.sandbox.order_status(id).as_deref() == Some("PENDING") {
+                if rng.percent(40) {
+                    p.sandbox.release_payment(id);
+                } else if rng.percent(8) {
+                    p.sandbox.cancel(id);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        import(&p, &mut rng).await;
+        for _ in 0..3 {
+            deliver_status(&p, &mut rng, true).await;
+        }
+        ship(&p, &mut rng, round).await;
+    }
+
+    // Faults stop; the operator redrives the dead letters; the schedules and the queue go on
+    // until every released order is settled and every recorded package is reported.
+    p.sandbox.set_faults(FaultConfig::none());
+    proxy.set_faults(ProxyFaults::none());
+    let letters = orderbridge_cli::commands::dead_letters(
+        &p.queue_url,
+        p.dead_letter_queue_url.as_deref().unwrap(),
+        Some(&moto_url()),
+    )
+    .await;
+    let mut healed = false;
+    for _ in 0..40 {
+        letters.redrive(1000).await.expect("redrive");
+        p.import().await.expect("import without faults");
+        while deliver_status(&p, &mut rng, false).await > 0 {}
+        p.shipment(json!({})).await.expect("shipment run without faults");
+        if settled(&p, &created).await {
+            healed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    assert!(healed, "{banner}\nthe pipeline did not settle after the faults stopped");
+
+    check_invariants(&p, &created).await;
+
+    let captured = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(captured.contains("account imported"), "the log capture works");
+    for value in p.sandbox.buyer_field_values() {
+        assert!(!captured.contains(&value), "{banner}\nbuyer data {value:?} appeared in the logs");
+    }
+    for secret in [&p.seller.client_secret, &p.seller.refresh_token] {
+        assert!(!captured.contains(secret.as_str()), "a credential appeared in the logs");
+    }
+    println!("marketplace faults injected: {:?}", p.sandbox.fault_counts());
+    println!("store/queue faults injected: {:?}", proxy.counts());
+}
+
+fn released_at_marketplace(status: Option<String>) -> bool {
+    matches!(status.as_deref(), Some("UNSHIPPED" | "PARTIALLY_SHIPPED" | "SHIPPED"))
+}
+
+/// Every released order promoted, every cancelled one cancelled, no package left to report.
+async fn settled(p: &Pipeline, created: &[String]) -> bool {
+    let rejectable = p.sandbox.rejectable_order_ids();
+    for id in created.iter().filter(|id| !rejectable.contains(id)) {
+        let Ok(Some(order)) = p.store.get_order(&p.key(id)).await else { return false };
+        let status = p.sandbox.order_status(id);
+        if released_at_marketplace(status.clone()) && order.status() == OrderStatus::Pending {
+            return false;
+        }
+        if status.as_deref() == Some("CANCELLED") && order.status() != OrderStatus::Cancelled {
+            return false;
+        }
+    }
+    matches!(p.store.unreported_packages(10).await, Ok(packages) if packages.is_empty())
+}
+
+async fn check_invariants(p: &Pipeline, created: &[String]) {
+    let rejectable: BTreeSet<String> = p.sandbox.rejectable_order_ids().into_iter().collect();
+
+    // Every order the sandbox created exists exactly once (malformed ones: not at all).
+    let mut stored: BTreeMap<String, usize> = BTreeMap::new();
+    for status in OrderStatus::ALL {
+        for order in orderbridge_cli::local_run::all_orders(&p.ports, status).await.unwrap() {
+            *stored.entry(order.key.marketplace_order_id.to_string()).or_default() += 1;
+        }
+    }
+    let expected: BTreeSet<String> = created.iter().filter(|id| !rejectable.contains(*id)).cloned().collect();
+    assert_eq!(stored.keys().cloned().collect::<BTreeSet<_>>(), expected, "every created order is stored");
+    assert!(stored.values().all(|n| *n == 1), "no order is stored twice: {stored:?}");
+
+    // Every rejected order is listed with its reason.
+    let rejected: BTreeSet<String> = p
+        .ports
+        .orders
+        .rejections(&p.account)
+        .await
+        .unwrap()
+        .into_iter()
+        .inspect(|r| assert!(!r.reason.is_empty()))
+        .filter_map(|r| r.marketplace_order_id)
+        .collect();
+    let rejectable_created: BTreeSet<String> =
+        created.iter().filter(|id| rejectable.contains(*id)).cloned().collect();
+    assert_eq!(rejected, rejectable_created, "every malformed order is recorded as rejected");
+
+    let mut all_packages = Vec::new();
+    for id in &expected {
+        let order = p.order(id).await;
+        let at_marketplace = p.sandbox.order_status(id);
+        if released_at_marketplace(at_marketplace.clone()) {
+            assert!(
+                matches!(
+                    order.status(),
+                    OrderStatus::Deliverable | OrderStatus::PartiallyShipped | OrderStatus::Shipped
+                ),
+                "released order {id} is {}",
+                order.status()
+            );
+            assert!(
+                order.payment().is_some() && order.customer().is_some(),
+                "released order {id} has payment and address"
+            );
+        }
+        if at_marketplace.as_deref() == Some("CANCELLED") {
+            assert_eq!(order.status(), OrderStatus::Cancelled, "{id}");
+        }
+        if order.status() == OrderStatus::Pending {
+            assert!(
+                order.customer().is_none() && order.payment().is_none(),
+                "pending order {id} holds no customer data"
+            );
+        }
+        if order.status() == OrderStatus::Shipped {
+            assert_eq!(at_marketplace.as_deref(), Some("SHIPPED"), "{id}");
+        }
+        all_packages.extend(p.store.packages(&p.key(id)).await.unwrap());
+    }
+
+    // Every recorded package was confirmed exactly once, with what was recorded.
+    let confirmations = p.sandbox.confirmations();
+    let mut confirmed: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for c in &confirmations {
+        *confirmed.entry((c.order_id.clone(), c.package_reference_id.clone())).or_default() += 1;
+    }
+    assert!(confirmed.values().all(|n| *n == 1), "a package was confirmed twice: {confirmed:?}");
+    let recorded: BTreeSet<(String, String)> = all_packages
+        .iter()
+        .map(|pk| (pk.order.marketplace_order_id.to_string(), pk.id.to_string()))
+        .collect();
+    assert_eq!(
+        confirmed.keys().cloned().collect::<BTreeSet<_>>(),
+        recorded,
+        "recorded packages = confirmed packages"
+    );
+    for package in &all_packages {
+        assert!(
+            matches!(package.state, PackageState::Reported { .. }),
+            "package {} of {} is {:?}",
+            package.id,
+            package.order,
+            package.state
+        );
+        let c = confirmations
+            .iter()
+            .find(|c| {
+                c.order_id == package.order.marketplace_order_id.as_str()
+                    && c.package_reference_id == package.id.to_string()
+            })
+            .unwrap();
+        assert_eq!(c.tracking_number, package.tracking_id);
+    }
+
+    // Pending items in the table hold no customer data, whatever the code path that wrote them.
+    let scan = p.store.client().scan().table_name(p.store.table()).send().await.unwrap();
+    for item in scan.items.unwrap_or_default() {
+        if item.get("status").and_then(|s| s.as_s().ok()).map(String::as_str) == Some("Pending") {
+            let state = item["order"].as_m().unwrap()["state"].as_m().unwrap();
+            assert!(
+                !state.contains_key("customer") && !state.contains_key("payment"),
+                "a Pending item holds customer data"
+            );
+        }
+    }
+}
