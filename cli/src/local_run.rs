@@ -12,7 +12,7 @@ use orderbridge::handlers;
 use orderbridge::handlers::shipment::{RecordShipment, RecordShipmentItem};
 use orderbridge::ports::{PipelineSettings, Ports};
 use orderbridge::{wiring, Deadline};
-use orderbridge_sandbox::{NewOrder, Sandbox, SandboxConfig};
+use orderbridge_sandbox::{NewOrder, RunningSandbox, Sandbox, SandboxConfig, SellerCredentials};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -86,23 +86,14 @@ pub async fn run(options: &LocalRunOptions) -> Result<LocalRunSummary> {
         let seller = sandbox.add_seller();
         let account_id = format!("amazon-local-{n}");
         let secret_id = format!("orderbridge/local/{account_id}");
-        secrets.insert(
-            &secret_id,
-            json!({"client_id": seller.client_id, "client_secret": seller.client_secret, "refresh_token": seller.refresh_token}).to_string(),
+        secrets.insert(&secret_id, seller_secret(&seller));
+        let account = sandbox_account(
+            AccountId::parse(&account_id)?,
+            &marketplace,
+            &seller,
+            secret_id,
+            LOCAL_WINDOW_LAG.as_secs() as u32,
         );
-        let account = MarketplaceAccount {
-            id: AccountId::parse(&account_id)?,
-            enabled: true,
-            settings: AccountSettings::Amazon(AmazonSettings {
-                api_base_url: marketplace.base_url.clone(),
-                token_url: marketplace.token_url.clone(),
-                credentials_secret: secret_id,
-                marketplace_ids: vec![seller.marketplace_id.clone()],
-                window_lag_secs: LOCAL_WINDOW_LAG.as_secs() as u32,
-                overlap_secs: 60,
-                initial_lookback_hours: 1,
-            }),
-        };
         ports.accounts.put_account(&account).await?;
         // Two of every three orders arrive with their payment not yet released.
         let ids = (0..options.orders_per_account)
@@ -172,6 +163,35 @@ pub async fn run(options: &LocalRunOptions) -> Result<LocalRunSummary> {
     summary.marketplace_confirmations = sandbox.confirmations().len();
     store.stop().await;
     Ok(summary)
+}
+
+/// The Secrets Manager value of a sandbox seller's credentials.
+pub fn seller_secret(seller: &SellerCredentials) -> String {
+    json!({"client_id": seller.client_id, "client_secret": seller.client_secret, "refresh_token": seller.refresh_token})
+        .to_string()
+}
+
+/// An Amazon account connected to a sandbox seller.
+pub fn sandbox_account(
+    id: AccountId,
+    marketplace: &RunningSandbox,
+    seller: &SellerCredentials,
+    credentials_secret: String,
+    window_lag_secs: u32,
+) -> MarketplaceAccount {
+    MarketplaceAccount {
+        id,
+        enabled: true,
+        settings: AccountSettings::Amazon(AmazonSettings {
+            api_base_url: marketplace.base_url.clone(),
+            token_url: marketplace.token_url.clone(),
+            credentials_secret,
+            marketplace_ids: vec![seller.marketplace_id.clone()],
+            window_lag_secs,
+            overlap_secs: 60,
+            initial_lookback_hours: 1,
+        }),
+    }
 }
 
 /// Runs the import function as the schedule would, adding up what it created.

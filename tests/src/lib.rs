@@ -2,12 +2,10 @@
 //! store), a connected account, and the real handlers fed real event payloads.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_dynamodb::config::{Credentials, Region};
 use orderbridge::adapters::dynamodb::{schema, DynamoStore};
 use orderbridge::adapters::secrets::{SecretSource, SecretsManager};
 use orderbridge::adapters::sqs::SqsStatusQueue;
-use orderbridge::domain::account::AmazonSettings;
-use orderbridge::domain::{AccountId, AccountSettings, MarketplaceAccount, OrderKey, SalesOrder};
+use orderbridge::domain::{AccountId, OrderKey, SalesOrder};
 use orderbridge::handlers::{self, HandlerError};
 use orderbridge::ports::{PipelineSettings, Ports};
 use orderbridge::usecases::import::ImportReport;
@@ -36,14 +34,7 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}-{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-pub async fn sdk_config(endpoint_url: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint_url)
-        .region(Region::new("eu-central-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .load()
-        .await
-}
+pub use orderbridge_cli::embedded::local_sdk_config as sdk_config;
 
 /// A fresh orders table on moto.
 pub async fn moto_table() -> DynamoStore {
@@ -153,10 +144,7 @@ impl Pipeline {
         secrets
             .create_secret()
             .name(&secret_id)
-            .secret_string(
-                json!({"client_id": seller.client_id, "client_secret": seller.client_secret, "refresh_token": seller.refresh_token})
-                    .to_string(),
-            )
+            .secret_string(orderbridge_cli::local_run::seller_secret(&seller))
             .send()
             .await
             .expect("create secret on moto");
@@ -172,23 +160,9 @@ impl Pipeline {
             options.request_timeout,
         ));
         let account = AccountId::parse("amazon-de").unwrap();
-        ports
-            .accounts
-            .put_account(&MarketplaceAccount {
-                id: account.clone(),
-                enabled: true,
-                settings: AccountSettings::Amazon(AmazonSettings {
-                    api_base_url: marketplace.base_url.clone(),
-                    token_url: marketplace.token_url.clone(),
-                    credentials_secret: secret_id,
-                    marketplace_ids: vec![seller.marketplace_id.clone()],
-                    window_lag_secs: 0,
-                    overlap_secs: 60,
-                    initial_lookback_hours: 1,
-                }),
-            })
-            .await
-            .unwrap();
+        let connected =
+            orderbridge_cli::local_run::sandbox_account(account.clone(), &marketplace, &seller, secret_id, 0);
+        ports.accounts.put_account(&connected).await.unwrap();
         Self { sandbox, marketplace, seller, account, store, sqs, queue_url, dead_letter_queue_url, ports }
     }
 
@@ -221,6 +195,19 @@ impl Pipeline {
 
     pub async fn import(&self) -> Result<ImportReport, HandlerError> {
         handlers::import::handle(&self.ports, scheduled_event(), Deadline::unlimited()).await
+    }
+
+    /// Runs the import (as the schedule would, again and again) until it reports the account
+    /// caught up; panics after `max_runs`.
+    pub async fn import_until_caught_up(&self, max_runs: u32) {
+        for run in 1..=max_runs {
+            match self.import().await {
+                Ok(report) if report.accounts[0].caught_up => return,
+                Ok(report) => eprintln!("import run {run}: {report:?}"),
+                Err(error) => eprintln!("import run {run}: {error}"),
+            }
+        }
+        panic!("import did not catch up in {max_runs} runs");
     }
 
     pub async fn import_event(&self, event: Value) -> Result<ImportReport, HandlerError> {
@@ -316,4 +303,21 @@ pub fn message_with_body(id: &str, body: &str) -> SqsMessage {
     message.body = Some(body.to_string());
     message.event_source = Some("aws:sqs".into());
     message
+}
+
+/// Marketplace faults on every endpoint: `percent_each` per kind (six kinds), a 3 s delay for
+/// slow answers, 5 % malformed orders, 20 % repeated pages, 5 % expired tokens.
+pub fn marketplace_faults(seed: u64, percent_each: u8) -> orderbridge_sandbox::FaultConfig {
+    let mut each = orderbridge_sandbox::EndpointFaults::uniform(percent_each);
+    each.slow_delay = Duration::from_secs(3);
+    orderbridge_sandbox::FaultConfig {
+        seed,
+        search_orders: each,
+        get_order: each,
+        confirm_shipment: each,
+        token: each,
+        malformed_order_percent: 5,
+        duplicate_across_pages_percent: 20,
+        expire_token_percent: 5,
+    }
 }

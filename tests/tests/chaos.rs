@@ -12,9 +12,11 @@ use aws_lambda_events::sqs::SqsMessage;
 use orderbridge::domain::{OrderStatus, PackageState};
 use orderbridge::ports::OrderStore;
 use orderbridge::Deadline;
-use orderbridge_sandbox::{EndpointFaults, FaultConfig, NewItem, NewOrder};
+use orderbridge_sandbox::{FaultConfig, NewItem, NewOrder};
 use orderbridge_tests::fault_proxy::{FaultProxy, ProxyFaults};
-use orderbridge_tests::{lambda_message, moto_url, scheduled_event, sqs_event, Pipeline, PipelineOptions};
+use orderbridge_tests::{
+    lambda_message, marketplace_faults, moto_url, scheduled_event, sqs_event, Pipeline, PipelineOptions,
+};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -62,21 +64,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
     type Writer = CapturedLogs;
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
-    }
-}
-
-fn marketplace_faults(seed: u64) -> FaultConfig {
-    let mut each = EndpointFaults::uniform(MARKETPLACE_FAULT_PERCENT_EACH);
-    each.slow_delay = Duration::from_secs(3);
-    FaultConfig {
-        seed,
-        search_orders: each,
-        get_order: each,
-        confirm_shipment: each,
-        token: each,
-        malformed_order_percent: 5,
-        duplicate_across_pages_percent: 20,
-        expire_token_percent: 5,
     }
 }
 
@@ -259,7 +246,7 @@ async fn nothing_is_lost_or_doubled_under_chaos() {
         ..Default::default()
     };
     options.sandbox.seed = seed;
-    options.sandbox.faults = marketplace_faults(seed);
+    options.sandbox.faults = marketplace_faults(seed, MARKETPLACE_FAULT_PERCENT_EACH);
     let p = Pipeline::on_moto_with(options).await;
     proxy.set_faults(ProxyFaults {
         seed,

@@ -4,9 +4,12 @@
 use orderbridge::domain::OrderStatus;
 use orderbridge::ports::StatusCheck;
 use orderbridge::Deadline;
+use orderbridge_sandbox::FaultConfig;
 use orderbridge_sandbox::NewOrder;
 use orderbridge_tests::fault_proxy::{FaultProxy, ProxyFaults};
-use orderbridge_tests::{item, moto_url, scheduled_event, unique, Pipeline, PipelineOptions};
+use orderbridge_tests::{
+    item, marketplace_faults, moto_url, scheduled_event, unique, Pipeline, PipelineOptions,
+};
 use std::time::Duration;
 
 async fn stored_ids(p: &Pipeline) -> Vec<String> {
@@ -42,16 +45,7 @@ async fn store_throttling_and_lost_answers_lose_and_double_nothing() {
 
     // 15% of store/queue calls fail before, 5% after they were applied.
     proxy.set_faults(ProxyFaults { seed: 41, before_percent: 15, after_percent: 5 });
-    let mut runs = 0;
-    loop {
-        runs += 1;
-        assert!(runs < 50, "import never caught up under store faults");
-        if let Ok(report) = p.import().await {
-            if report.accounts[0].caught_up {
-                break;
-            }
-        }
-    }
+    p.import_until_caught_up(50).await;
     proxy.set_faults(ProxyFaults::none());
     assert!(proxy.counts().values().sum::<u64>() > 0, "faults were injected: {:?}", proxy.counts());
     assert_eq!(stored_ids(&p).await, expected, "each order stored exactly once");
@@ -172,25 +166,15 @@ async fn a_poison_status_message_reaches_the_dead_letter_queue_and_redrive_is_sa
     assert_eq!(back.messages.unwrap_or_default().len(), 1, "exactly one copy is back on the status queue");
 }
 
-fn faults(seed: u64, percent_each: u8) -> orderbridge_sandbox::FaultConfig {
-    let mut each = orderbridge_sandbox::EndpointFaults::uniform(percent_each);
-    each.slow_delay = Duration::from_secs(3);
-    orderbridge_sandbox::FaultConfig {
-        seed,
-        search_orders: each,
-        get_order: each,
-        confirm_shipment: each,
-        token: each,
-        malformed_order_percent: 20,
-        duplicate_across_pages_percent: 30,
-        expire_token_percent: 10,
-    }
-}
-
 #[tokio::test]
 async fn marketplace_faults_are_retried_and_malformed_orders_are_recorded_for_the_operator() {
     let mut options = PipelineOptions { request_timeout: Duration::from_millis(2500), ..Default::default() };
-    options.sandbox.faults = faults(7, 4);
+    options.sandbox.faults = FaultConfig {
+        malformed_order_percent: 20,
+        duplicate_across_pages_percent: 30,
+        expire_token_percent: 10,
+        ..marketplace_faults(7, 4)
+    };
     let p = Pipeline::on_moto_with(options).await;
     let created: Vec<String> = (0..60)
         .map(|i| {
@@ -205,16 +189,7 @@ async fn marketplace_faults_are_retried_and_malformed_orders_are_recorded_for_th
     let malformed = p.sandbox.rejectable_order_ids();
     assert!(!malformed.is_empty(), "the sandbox made some orders malformed");
 
-    let mut runs = 0;
-    loop {
-        runs += 1;
-        assert!(runs < 30, "import never caught up under marketplace faults");
-        match p.import().await {
-            Ok(report) if report.accounts[0].caught_up => break,
-            Ok(report) => eprintln!("run {runs}: {report:?}"),
-            Err(error) => eprintln!("run {runs}: {error}"),
-        }
-    }
+    p.import_until_caught_up(30).await;
     let counts = p.sandbox.fault_counts();
     assert!(counts.keys().any(|k| k.starts_with("searchOrders/")), "faults were injected: {counts:?}");
 
