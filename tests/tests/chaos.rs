@@ -316,6 +316,13 @@ async fn nothing_is_lost_or_doubled_under_chaos() {
     for secret in [&p.seller.client_secret, &p.seller.refresh_token] {
         assert!(!captured.contains(secret.as_str()), "a credential appeared in the logs");
     }
+    println!(
+        "orders created {}, rejected as malformed {}, packages confirmed {}, repeated confirmations absorbed {}",
+        created.len(),
+        p.sandbox.rejectable_order_ids().len(),
+        p.sandbox.confirmations().len(),
+        p.sandbox.duplicate_confirmations()
+    );
     println!("marketplace faults injected: {:?}", p.sandbox.fault_counts());
     println!("store/queue faults injected: {:?}", proxy.counts());
 }

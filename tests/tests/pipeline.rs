@@ -380,6 +380,28 @@ async fn bad_console_events_are_refused_naming_the_field() {
             other => panic!("{event}: expected a bad-event error, got {other:?}"),
         }
     }
+    for (event, named) in [(json!({}), "Records"), (json!({"Records": [{"body": 7}]}), "Records[0].body")] {
+        match orderbridge::handlers::status::handle_payload(
+            &p.ports,
+            event.clone(),
+            orderbridge::Deadline::unlimited(),
+        )
+        .await
+        {
+            Err(HandlerError::BadEvent { message, .. }) => {
+                assert!(message.contains(named), "{event}: {message}")
+            }
+            other => panic!("{event}: expected a bad-event error, got {other:?}"),
+        }
+    }
+    // The real SQS event sample is accepted (its order is simply unknown here: one failure).
+    let sample: serde_json::Value =
+        serde_json::from_str(include_str!("../../events/status-sqs.json")).unwrap();
+    let response =
+        orderbridge::handlers::status::handle_payload(&p.ports, sample, orderbridge::Deadline::unlimited())
+            .await
+            .unwrap();
+    assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(p.sandbox.request_count("searchOrders"), 0, "a bad event does nothing else");
     assert!(p
         .ports

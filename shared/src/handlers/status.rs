@@ -2,10 +2,22 @@
 //! own (`ReportBatchItemFailures`); a failed one returns to the queue and, after repeated
 //! failure, to the dead-letter queue.
 
+use super::{parse_console_event, HandlerError};
 use crate::ports::{Ports, Retryable, StatusCheck};
 use crate::usecases::status;
 use crate::Deadline;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+
+/// The payload as Lambda hands it over. Anything but an SQS event (say, a test event typed into
+/// the console) is refused with the field that is wrong, and nothing is done.
+pub async fn handle_payload(
+    ports: &Ports,
+    event: serde_json::Value,
+    deadline: Deadline,
+) -> Result<SqsBatchResponse, HandlerError> {
+    let event: SqsEvent = parse_console_event("status", event)?;
+    Ok(handle(ports, event, deadline).await)
+}
 
 pub async fn handle(ports: &Ports, event: SqsEvent, deadline: Deadline) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
