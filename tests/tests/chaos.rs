@@ -275,7 +275,21 @@ async fn nothing_is_lost_or_doubled_under_chaos() {
             }
         }
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        import(&p, &mut rng).await;
+        // Orders change while the import pages through them.
+        let during: Vec<String> = created
+            .iter()
+            .filter(|id| p.sandbox.order_status(id).as_deref() == Some("PENDING"))
+            .take(2)
+            .cloned()
+            .collect();
+        let pause = Duration::from_millis(rng.below(300));
+        let sandbox = p.sandbox.clone();
+        tokio::join!(import(&p, &mut rng), async move {
+            tokio::time::sleep(pause).await;
+            for id in during {
+                sandbox.release_payment(&id);
+            }
+        });
         for _ in 0..3 {
             deliver_status(&p, &mut rng, true).await;
         }

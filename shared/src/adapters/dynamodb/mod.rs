@@ -185,25 +185,19 @@ impl AccountStore for DynamoStore {
         expected: Option<&FeedPosition>,
         new: &FeedPosition,
     ) -> Result<(), StoreError> {
-        let mut put =
-            self.client.put_item().table_name(&self.table).set_item(Some(PositionRecord::item(id, new)?));
-        put = match expected {
+        let put = Put::builder().table_name(&self.table).set_item(Some(PositionRecord::item(id, new)?));
+        let put = match expected {
             None => put.condition_expression("attribute_not_exists(pk)"),
             Some(expected) => put
                 .condition_expression("#position = :expected")
                 .expression_attribute_names("#position", "position")
                 .expression_attribute_values(":expected", s(expected.0.clone())),
         };
-        put.send().await.map_err(|e| {
-            let error = classify("PutItem", e);
-            match error {
-                StoreError::NotInExpectedState { .. } => {
-                    StoreError::Conflict { what: format!("import position of account {id}") }
-                }
-                other => other,
-            }
-        })?;
-        Ok(())
+        let what = format!("import position of account {id}");
+        self.put_guarded(put.build().expect("table name and item are set"), what).await.map_err(|e| match e {
+            StoreError::NotInExpectedState { what } => StoreError::Conflict { what },
+            other => other,
+        })
     }
 }
 
@@ -214,20 +208,16 @@ impl OrderStore for DynamoStore {
     }
 
     async fn insert_order(&self, order: &SalesOrder) -> Result<(), StoreError> {
-        self.client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(OrderRecord::item(order, 1)?))
             .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(|e| match classify("PutItem", e) {
-                StoreError::NotInExpectedState { .. } => {
-                    StoreError::AlreadyExists { what: format!("order {}", order.key) }
-                }
-                other => other,
-            })?;
-        Ok(())
+            .build()
+            .expect("table name and item are set");
+        self.put_guarded(put, format!("order {}", order.key)).await.map_err(|e| match e {
+            StoreError::NotInExpectedState { what } => StoreError::AlreadyExists { what },
+            other => other,
+        })
     }
 
     async fn update_order(&self, order: &SalesOrder) -> Result<(), StoreError> {
