@@ -304,20 +304,3 @@ pub fn message_with_body(id: &str, body: &str) -> SqsMessage {
     message.event_source = Some("aws:sqs".into());
     message
 }
-
-/// Marketplace faults on every endpoint: `percent_each` per kind (six kinds), a 3 s delay for
-/// slow answers, 5 % malformed orders, 20 % repeated pages, 5 % expired tokens.
-pub fn marketplace_faults(seed: u64, percent_each: u8) -> orderbridge_sandbox::FaultConfig {
-    let mut each = orderbridge_sandbox::EndpointFaults::uniform(percent_each);
-    each.slow_delay = Duration::from_secs(3);
-    orderbridge_sandbox::FaultConfig {
-        seed,
-        search_orders: each,
-        get_order: each,
-        confirm_shipment: each,
-        token: each,
-        malformed_order_percent: 5,
-        duplicate_across_pages_percent: 20,
-        expire_token_percent: 5,
-    }
-}

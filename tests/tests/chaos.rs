@@ -14,9 +14,7 @@ use orderbridge::ports::OrderStore;
 use orderbridge::Deadline;
 use orderbridge_sandbox::{FaultConfig, NewItem, NewOrder};
 use orderbridge_tests::fault_proxy::{FaultProxy, ProxyFaults};
-use orderbridge_tests::{
-    lambda_message, marketplace_faults, moto_url, scheduled_event, sqs_event, Pipeline, PipelineOptions,
-};
+use orderbridge_tests::{lambda_message, moto_url, scheduled_event, sqs_event, Pipeline, PipelineOptions};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -246,7 +244,7 @@ async fn nothing_is_lost_or_doubled_under_chaos() {
         ..Default::default()
     };
     options.sandbox.seed = seed;
-    options.sandbox.faults = marketplace_faults(seed, MARKETPLACE_FAULT_PERCENT_EACH);
+    options.sandbox.faults = FaultConfig::uniform(seed, MARKETPLACE_FAULT_PERCENT_EACH);
     let p = Pipeline::on_moto_with(options).await;
     proxy.set_faults(ProxyFaults {
         seed,

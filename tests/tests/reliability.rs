@@ -7,9 +7,7 @@ use orderbridge::Deadline;
 use orderbridge_sandbox::FaultConfig;
 use orderbridge_sandbox::NewOrder;
 use orderbridge_tests::fault_proxy::{FaultProxy, ProxyFaults};
-use orderbridge_tests::{
-    item, marketplace_faults, moto_url, scheduled_event, unique, Pipeline, PipelineOptions,
-};
+use orderbridge_tests::{item, moto_url, scheduled_event, unique, Pipeline, PipelineOptions};
 use std::time::Duration;
 
 async fn stored_ids(p: &Pipeline) -> Vec<String> {
@@ -173,7 +171,7 @@ async fn marketplace_faults_are_retried_and_malformed_orders_are_recorded_for_th
         malformed_order_percent: 20,
         duplicate_across_pages_percent: 30,
         expire_token_percent: 10,
-        ..marketplace_faults(7, 4)
+        ..FaultConfig::uniform(7, 4)
     };
     let p = Pipeline::on_moto_with(options).await;
     let created: Vec<String> = (0..60)
