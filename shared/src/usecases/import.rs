@@ -144,7 +144,8 @@ async fn store_change(
         SalesOrder::from_marketplace(account.marketplace(), account.id.clone(), order, ports.clock.now());
     let check =
         StatusCheck { account_id: account.id.clone(), marketplace_order_id: order.id.clone(), attempt: 0 };
-    if ports.orders.get_order(&fresh.key).await?.is_none() {
+    let mut latest = ports.orders.get_order(&fresh.key).await?;
+    if latest.is_none() {
         if fresh.status() == OrderStatus::Pending {
             // Queued before the insert: a crash between the two leaves a harmless extra
             // check, never a Pending order that nobody looks at again.
@@ -162,12 +163,12 @@ async fn store_change(
                 return Ok(());
             }
             // A concurrent run created it first: treat it as a stored order below.
-            Err(StoreError::AlreadyExists { .. }) => {}
+            Err(StoreError::AlreadyExists { .. }) => latest = ports.orders.get_order(&fresh.key).await?,
             Err(error) => return Err(error.into()),
         }
     }
     for _ in 0..CONFLICT_RETRIES {
-        let Some(mut stored) = ports.orders.get_order(&fresh.key).await? else {
+        let Some(mut stored) = latest.take() else {
             return Err(StoreError::Conflict { what: format!("order {}", fresh.key) }.into());
         };
         if !stored.observe_marketplace_update(order.updated_at) {
@@ -183,7 +184,8 @@ async fn store_change(
                 summary.updated += 1;
                 return Ok(());
             }
-            Err(StoreError::Conflict { .. }) => continue,
+            // Changed meanwhile (a status check, another run): re-read and decide again.
+            Err(StoreError::Conflict { .. }) => latest = ports.orders.get_order(&fresh.key).await?,
             Err(error) => return Err(error.into()),
         }
     }

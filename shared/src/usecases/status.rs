@@ -59,9 +59,9 @@ pub async fn check(
         .await?
         .ok_or_else(|| StatusError::UnknownAccount(check.account_id.to_string()))?;
     let key = OrderKey::new(account.marketplace(), account.id.clone(), check.marketplace_order_id.clone());
-    let stored =
+    let mut order =
         ports.orders.get_order(&key).await?.ok_or_else(|| StatusError::OrderNotStored(key.clone()))?;
-    if !matches!(stored.status(), OrderStatus::Pending | OrderStatus::Deliverable) {
+    if !matches!(order.status(), OrderStatus::Pending | OrderStatus::Deliverable) {
         return Ok(StatusOutcome::AlreadySettled);
     }
     let client = ports.marketplaces.connect(&account).await?;
@@ -71,8 +71,6 @@ pub async fn check(
         .ok_or_else(|| StatusError::UnknownToMarketplace(key.clone()))?;
 
     for _ in 0..CONFLICT_RETRIES {
-        let mut order =
-            ports.orders.get_order(&key).await?.ok_or_else(|| StatusError::OrderNotStored(key.clone()))?;
         let outcome = match (order.status(), current.state) {
             (OrderStatus::Pending | OrderStatus::Deliverable, MarketplaceOrderState::Cancelled) => {
                 order.cancel()?;
@@ -96,7 +94,13 @@ pub async fn check(
                 return Ok(outcome);
             }
             // A concurrent check (repeated message) got there first; re-read and decide again.
-            Err(StoreError::Conflict { .. }) => continue,
+            Err(StoreError::Conflict { .. }) => {
+                order = ports
+                    .orders
+                    .get_order(&key)
+                    .await?
+                    .ok_or_else(|| StatusError::OrderNotStored(key.clone()))?;
+            }
             Err(error) => return Err(error.into()),
         }
     }
