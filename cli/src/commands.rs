@@ -112,7 +112,7 @@ impl Session {
     /// The order and its packages, as JSON for display.
     pub async fn show_order(&self, key: &OrderKey) -> Result<serde_json::Value> {
         let order = self.ports.orders.get_order(key).await?.with_context(|| format!("no order {key}"))?;
-        let packages = shipment::packages_of(&self.ports, key).await?;
+        let packages = self.ports.orders.packages(key).await?;
         Ok(serde_json::json!({ "order": order, "packages": packages }))
     }
 

@@ -25,14 +25,6 @@ impl InProcessQueue {
         let split = waiting.iter().position(|(due, _)| *due > now).unwrap_or(waiting.len());
         waiting.drain(..split).map(|(_, check)| check).collect()
     }
-
-    pub fn len(&self) -> usize {
-        self.waiting.lock().expect("queue lock").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[async_trait]

@@ -213,8 +213,3 @@ async fn settle_package(ports: &Ports, package: &Package) -> Result<(), Shipment
         Err(error) => Err(error.into()),
     }
 }
-
-/// The packages recorded for an order, for the command line.
-pub async fn packages_of(ports: &Ports, key: &OrderKey) -> Result<Vec<Package>, StoreError> {
-    ports.orders.packages(key).await
-}
