@@ -33,3 +33,58 @@ async fn local_run_imports_releases_and_ships_every_account() {
     session.close().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn command_line_manages_accounts_and_ships_against_a_real_table() {
+    use orderbridge::domain::{AccountId, OrderItemId, PackageLine, ShipmentRequest};
+    use orderbridge_cli::commands::amazon_account;
+    use orderbridge_sandbox::{NewItem, NewOrder};
+
+    // The pipeline's table on moto, then the command line pointed at it by name and endpoint.
+    let p = orderbridge_tests::Pipeline::on_moto().await;
+    let id = p.place(NewOrder::released(vec![NewItem::new("MUG", 2, 990)]));
+    p.import().await.unwrap();
+    let target = StoreTarget::Table {
+        name: p.store.table().to_string(),
+        endpoint_url: Some(orderbridge_tests::moto_url()),
+    };
+    let session = Session::open(&target).await.unwrap();
+    assert!(!session.init_table().await.unwrap(), "the table exists already");
+
+    let second = amazon_account(
+        AccountId::parse("amazon-fr").unwrap(),
+        "orderbridge/amazon-fr".into(),
+        vec!["A13V1IB3VIYZZH".into()],
+        "https://sellingpartnerapi-eu.amazon.com".into(),
+        "https://api.amazon.com/auth/o2/token".into(),
+    );
+    session.add_account(&second).await.unwrap();
+    assert!(session.add_account(&second).await.is_err(), "an account is added once");
+    session.set_account_enabled(&second.id, false).await.unwrap();
+    let listed = session.accounts().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(!listed.iter().find(|a| a.id == second.id).unwrap().enabled);
+
+    let deliverable = session.orders(OrderStatus::Deliverable).await.unwrap();
+    assert_eq!(deliverable.len(), 1);
+    let key = session.order_key(&p.account, &id).await.unwrap();
+    let item = deliverable[0].lines[0].item_id.clone();
+    let request = ShipmentRequest {
+        carrier: "DHL".into(),
+        tracking_id: "CLI-1".into(),
+        ship_date: chrono::Utc::now(),
+        shipping_method: None,
+        items: vec![PackageLine { item_id: OrderItemId::parse(item.as_str()).unwrap(), quantity: 2 }],
+    };
+    let recorded = session.record_shipment(&key, &request).await.unwrap();
+    assert!(recorded.newly_recorded);
+    let shown = session.show_order(&key).await.unwrap();
+    assert_eq!(shown["packages"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["order"]["state"]["status"], "Deliverable");
+    session.close().await;
+
+    // The shipment function reports it; the disabled account is left alone.
+    p.shipment(serde_json::json!({})).await.unwrap();
+    assert_eq!(p.order(&id).await.status(), OrderStatus::Shipped);
+    assert_eq!(p.sandbox.confirmations().len(), 1);
+}
