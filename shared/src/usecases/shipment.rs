@@ -43,7 +43,11 @@ pub async fn record(
     order_id: &MarketplaceOrderId,
     request: &ShipmentRequest,
 ) -> Result<RecordedPackage, ShipmentError> {
-    let account = select_accounts(ports, Some(std::slice::from_ref(account_id))).await?.remove(0);
+    let account = ports
+        .accounts
+        .get_account(account_id)
+        .await?
+        .ok_or_else(|| SelectError::UnknownAccount(account_id.clone()))?;
     let key = OrderKey::new(account.marketplace(), account.id.clone(), order_id.clone());
     for field in [("carrier", &request.carrier), ("tracking_id", &request.tracking_id)] {
         if field.1.trim().is_empty() || field.1.len() > 100 {
