@@ -198,24 +198,11 @@ async fn shipment_is_confirmed_exactly_once_and_order_is_shipped() {
     p.import().await.unwrap();
     let item_id = p.order(&id).await.lines[0].item_id.to_string();
 
-    let recorded = p
-        .shipment(record_event(
-            &id,
-            "00340434161234567890",
-            json!([{"order_item_id": item_id, "quantity": 2}]),
-        ))
-        .await
-        .unwrap();
+    let event = record_event(&id, "00340434161234567890", json!([{"order_item_id": item_id, "quantity": 2}]));
+    let recorded = p.shipment(event.clone()).await.unwrap();
     assert!(matches!(recorded, ShipmentResponse::Recorded(ref r) if r.package_id == 1 && r.newly_recorded));
     // The console event sent twice records the package once.
-    let again = p
-        .shipment(record_event(
-            &id,
-            "00340434161234567890",
-            json!([{"order_item_id": item_id, "quantity": 2}]),
-        ))
-        .await
-        .unwrap();
+    let again = p.shipment(event).await.unwrap();
     assert!(matches!(again, ShipmentResponse::Recorded(ref r) if r.package_id == 1 && !r.newly_recorded));
     assert_eq!(p.order(&id).await.status(), OrderStatus::Deliverable, "recorded, not yet reported");
 
