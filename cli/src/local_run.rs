@@ -77,6 +77,7 @@ pub async fn run(options: &LocalRunOptions) -> Result<LocalRunSummary> {
         first_status_check_delay: Duration::ZERO,
         pending_recheck_base: Duration::from_secs(1),
         pending_recheck_max: Duration::from_secs(4),
+        ..PipelineSettings::default()
     };
     let ports = wiring::ports_over(table, queue.clone(), secrets.clone(), settings);
 

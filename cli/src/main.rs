@@ -116,9 +116,12 @@ enum AccountsCommand {
     Enable {
         id: String,
     },
-    /// Orders the marketplace sent that could not be imported, with the reason.
+    /// Orders the marketplace sent that could not be imported, with the reason: the open ones,
+    /// or with `--all` also those imported successfully since (with the time they were).
     Rejected {
         id: String,
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -272,12 +275,17 @@ async fn accounts(session: &Session, command: AccountsCommand) -> Result<()> {
             session.set_account_enabled(&AccountId::parse(id)?, true).await?;
             println!("enabled");
         }
-        AccountsCommand::Rejected { id } => {
-            for rejected in session.ports.orders.rejections(&AccountId::parse(id)?).await? {
+        AccountsCommand::Rejected { id, all } => {
+            for rejected in session.ports.orders.rejections(&AccountId::parse(id)?, all).await? {
+                let state = match rejected.resolved_at {
+                    Some(at) => format!("resolved {}", at.to_rfc3339()),
+                    None => "open".to_string(),
+                };
                 println!(
-                    "{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}",
                     rejected.rejected_at.to_rfc3339(),
                     rejected.marketplace_order_id.as_deref().unwrap_or("<unreadable>"),
+                    state,
                     rejected.reason
                 );
             }
@@ -299,7 +307,8 @@ async fn orders(session: &Session, command: OrdersCommand) -> Result<()> {
                     order.key.marketplace_order_id,
                     order.created_at.to_rfc3339(),
                     order.total_items(),
-                    order.total.map(|t| t.to_string()).unwrap_or_default()
+                    // A Pending order may have no prices yet.
+                    order.prices().map(|p| p.total.to_string()).unwrap_or_else(|| "no prices yet".into())
                 );
             }
         }

@@ -28,6 +28,15 @@ impl Deadline {
         Self::after(Duration::from_secs(365 * 24 * 3600))
     }
 
+    /// Whichever of the two comes first.
+    pub fn earlier(self, other: Deadline) -> Deadline {
+        if other.at < self.at {
+            other
+        } else {
+            self
+        }
+    }
+
     pub fn remaining(&self) -> Duration {
         self.at.saturating_duration_since(Instant::now())
     }

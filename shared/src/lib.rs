@@ -6,12 +6,15 @@
 //! - [`usecases`]: import, status promotion, shipment confirmation;
 //! - [`handlers`]: Lambda event payloads in, use case results out;
 //! - [`adapters`]: DynamoDB, SQS, Secrets Manager, Amazon SP-API, and in-process stand-ins;
-//! - [`wiring`]: builds the adapters once per process from the environment.
+//! - [`wiring`]: builds the adapters once per process from the environment;
+//! - `lambda` (feature `lambda`): the function binaries' serving loop.
 
 pub mod adapters;
 pub mod deadline;
 pub mod domain;
 pub mod handlers;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod ports;
 pub mod usecases;
 pub mod wiring;

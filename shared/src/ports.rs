@@ -60,9 +60,24 @@ pub struct RejectedOrder {
     /// The marketplace's id when it could be read at all.
     pub marketplace_order_id: Option<String>,
     pub reason: String,
-    /// The start of the raw payload, for diagnosis. Never logged.
+    /// The start of the raw payload with buyer fields redacted, for diagnosis. Never logged.
     pub raw_excerpt: String,
     pub rejected_at: DateTime<Utc>,
+    /// Set once the same order was later stored successfully; the rejection is history then.
+    #[serde(default)]
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// Which stored state a package write expects, so runs that overlap never undo each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PackageGuard {
+    /// Waiting, or claimed by a run whose lease ran out before `now`: taking the claim.
+    Claimable { now: DateTime<Utc> },
+    /// Still claimed by this run: settling a failed attempt.
+    ClaimedBy(String),
+    /// Anything but Confirmed: recording the marketplace's acceptance, which wins over any
+    /// other run's state.
+    NotConfirmed,
 }
 
 #[async_trait]
@@ -99,11 +114,29 @@ pub trait OrderStore: Send + Sync {
     async fn packages(&self, key: &OrderKey) -> Result<Vec<Package>, StoreError>;
     async fn unreported_packages(&self, limit: u32) -> Result<Vec<Package>, StoreError>;
     async fn failed_packages(&self, limit: u32) -> Result<Vec<Package>, StoreError>;
-    /// Saves a package's report state if it is still unreported (`NotInExpectedState`
-    /// otherwise); with `order`, atomically with the order (version-checked).
-    async fn update_package(&self, package: &Package, order: Option<&SalesOrder>) -> Result<(), StoreError>;
+    /// Saves a package's report state if the stored one passes `guard` (`NotInExpectedState`
+    /// otherwise); with `order`, atomically with the order (version-checked, `Conflict`).
+    async fn update_package(
+        &self,
+        package: &Package,
+        order: Option<&SalesOrder>,
+        guard: PackageGuard,
+    ) -> Result<(), StoreError>;
+    /// Records (or re-records) an open rejection of an order.
     async fn record_rejection(&self, rejection: &RejectedOrder) -> Result<(), StoreError>;
-    async fn rejections(&self, account: &AccountId) -> Result<Vec<RejectedOrder>, StoreError>;
+    /// Marks the open rejection of this order resolved at `at`; does nothing if there is none.
+    async fn resolve_rejection(
+        &self,
+        account: &AccountId,
+        marketplace_order_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The account's rejections: open ones only, or with `include_resolved` the whole history.
+    async fn rejections(
+        &self,
+        account: &AccountId,
+        include_resolved: bool,
+    ) -> Result<Vec<RejectedOrder>, StoreError>;
 }
 
 /// A request for the status function to look at an order again.
@@ -237,6 +270,9 @@ pub struct PipelineSettings {
     pub pending_recheck_base: Duration,
     /// Upper bound of that delay (SQS allows at most 15 minutes).
     pub pending_recheck_max: Duration,
+    /// How long a shipment run holds a package it is sending. The run stops trying to send it
+    /// before the lease runs out; after that another run may take the package over.
+    pub shipment_claim_lease: Duration,
 }
 
 impl Default for PipelineSettings {
@@ -245,6 +281,7 @@ impl Default for PipelineSettings {
             first_status_check_delay: Duration::from_secs(60),
             pending_recheck_base: Duration::from_secs(120),
             pending_recheck_max: Duration::from_secs(900),
+            shipment_claim_lease: Duration::from_secs(120),
         }
     }
 }

@@ -70,6 +70,9 @@ fn settings() -> orderbridge::ports::PipelineSettings {
         first_status_check_delay: Duration::ZERO,
         pending_recheck_base: Duration::from_secs(1),
         pending_recheck_max: Duration::from_secs(2),
+        // Longer than the 2.5 s request timeout plus the client's safety margin; short enough
+        // that packages of killed runs go out again while the pipeline heals.
+        shipment_claim_lease: Duration::from_secs(9),
     }
 }
 
@@ -377,7 +380,7 @@ async fn check_invariants(p: &Pipeline, created: &[String]) {
     let rejected: BTreeSet<String> = p
         .ports
         .orders
-        .rejections(&p.account)
+        .rejections(&p.account, false)
         .await
         .unwrap()
         .into_iter()
@@ -439,7 +442,7 @@ async fn check_invariants(p: &Pipeline, created: &[String]) {
     );
     for package in &all_packages {
         assert!(
-            matches!(package.state, PackageState::Reported { .. }),
+            matches!(package.state, PackageState::Confirmed { .. }),
             "package {} of {} is {:?}",
             package.id,
             package.order,

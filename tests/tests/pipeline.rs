@@ -3,7 +3,7 @@
 
 use orderbridge::domain::OrderStatus;
 use orderbridge::handlers::shipment::ShipmentResponse;
-use orderbridge::handlers::HandlerError;
+use orderbridge::handlers::{ErrorKind, HandlerError};
 use orderbridge::ports::StatusCheck;
 use orderbridge_sandbox::NewOrder;
 use orderbridge_tests::{item, message_with_body, Pipeline};
@@ -26,9 +26,13 @@ async fn pending_order_is_promoted_once_payment_is_released() {
         pending.customer().is_none() && pending.payment().is_none(),
         "a Pending order holds no customer data or payment"
     );
+    // As Amazon sends it: the items, but no prices before the payment is released.
     assert_eq!(pending.lines[0].quantity, 2);
-    assert_eq!(pending.lines[0].unit_price.unwrap().minor_units, 1999);
-    assert_eq!(pending.currency.code(), "EUR");
+    assert_eq!(pending.lines[0].sku.as_deref(), Some("MUG-1"));
+    assert!(pending.lines[0].marketplace_product_id.is_some(), "the ASIN is kept");
+    assert!(pending.prices().is_none(), "a Pending Amazon order carries no prices");
+    assert_eq!(pending.currency.map(|c| c.code()), Some("EUR"), "the marketplace's currency, not an amount");
+    assert!(p.ports.orders.rejections(&p.account, true).await.unwrap().is_empty(), "nothing rejected");
 
     let messages = p.status_messages().await;
     assert_eq!(messages.len(), 1, "every Pending order becomes a status check");
@@ -43,6 +47,9 @@ async fn pending_order_is_promoted_once_payment_is_released() {
     let payment = order.payment().expect("payment recorded");
     assert_eq!(payment.amount.minor_units, 3998);
     assert_eq!(payment.amount.currency.code(), "EUR");
+    let prices = order.prices().expect("prices arrive with the release");
+    assert_eq!(prices.unit_price(&order.lines[0].item_id).map(|m| m.minor_units), Some(1999));
+    assert_eq!(prices.total.minor_units, 3998);
     let customer = order.customer().expect("customer stored");
     let sent = p.sandbox.order_json(&id).unwrap();
     assert_eq!(
@@ -244,7 +251,7 @@ async fn a_split_shipment_marks_the_order_partially_then_fully_shipped() {
     let too_many =
         p.shipment(record_event(&id, "TRACK-2", json!([{"order_item_id": item_id, "quantity": 3}]))).await;
     assert!(
-        matches!(too_many, Err(HandlerError::BadEvent { ref message, .. }) if message.contains("only 2 not yet shipped")),
+        matches!(too_many, Err(HandlerError { kind: ErrorKind::ShipmentRefused, ref message, .. }) if message.contains("only 2 not yet shipped")),
         "{too_many:?}"
     );
 
@@ -267,11 +274,14 @@ async fn shipping_a_pending_order_is_refused() {
     let refused =
         p.shipment(record_event(&id, "TRACK-1", json!([{"order_item_id": item_id, "quantity": 1}]))).await;
     match refused {
-        Err(HandlerError::BadEvent { message, .. }) => {
+        Err(error @ HandlerError { kind: ErrorKind::ShipmentRefused, .. }) => {
+            let message = error.to_string();
             assert!(
                 message.contains(&id) && message.contains("Pending") && message.contains("cannot ship"),
                 "{message}"
             );
+            assert!(!message.contains("invalid"), "a refusal is not a malformed event: {message}");
+            assert_eq!(error.error_type(), "ShipmentRefused");
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -331,18 +341,19 @@ async fn bad_console_events_are_refused_naming_the_field() {
     let p = Pipeline::on_moto().await;
     p.place(NewOrder::released(vec![item("A", 1, 990)]));
     let cases = [
-        (json!({"acounts": ["amazon-de"]}), "acounts"),
-        (json!({"accounts": "amazon-de"}), "sequence"),
-        (json!({"accounts": []}), "accounts"),
-        (json!({"accounts": ["nope"]}), "nope"),
-        (json!([1, 2]), "JSON object"),
+        (json!({"acounts": ["amazon-de"]}), "acounts", ErrorKind::InvalidEvent),
+        (json!({"accounts": "amazon-de"}), "sequence", ErrorKind::InvalidEvent),
+        (json!({"accounts": []}), "accounts", ErrorKind::InvalidEvent),
+        (json!({"accounts": ["nope"]}), "nope", ErrorKind::UnknownAccount),
+        (json!([1, 2]), "JSON object", ErrorKind::InvalidEvent),
     ];
-    for (event, named) in cases {
+    for (event, named, kind) in cases {
         match p.import_event(event.clone()).await {
-            Err(HandlerError::BadEvent { message, .. }) => {
-                assert!(message.contains(named), "{event}: {message}")
+            Err(error) => {
+                assert_eq!(error.kind, kind, "{event}: {error}");
+                assert!(error.message.contains(named), "{event}: {error}")
             }
-            other => panic!("{event}: expected a bad-event error, got {other:?}"),
+            other => panic!("{event}: expected an error, got {other:?}"),
         }
     }
     let shipment_cases = [
@@ -361,7 +372,7 @@ async fn bad_console_events_are_refused_naming_the_field() {
     ];
     for (event, named) in shipment_cases {
         match p.shipment(event.clone()).await {
-            Err(HandlerError::BadEvent { message, .. }) => {
+            Err(HandlerError { kind: ErrorKind::InvalidEvent, message, .. }) => {
                 assert!(message.contains(named), "{event}: {message}")
             }
             other => panic!("{event}: expected a bad-event error, got {other:?}"),
@@ -375,7 +386,7 @@ async fn bad_console_events_are_refused_naming_the_field() {
         )
         .await
         {
-            Err(HandlerError::BadEvent { message, .. }) => {
+            Err(HandlerError { kind: ErrorKind::InvalidEvent, message, .. }) => {
                 assert!(message.contains(named), "{event}: {message}")
             }
             other => panic!("{event}: expected a bad-event error, got {other:?}"),

@@ -195,7 +195,7 @@ async fn marketplace_faults_are_retried_and_malformed_orders_are_recorded_for_th
     expected.sort();
     assert_eq!(stored_ids(&p).await, expected, "every good order stored exactly once, no malformed one");
 
-    let rejected = p.ports.orders.rejections(&p.account).await.unwrap();
+    let rejected = p.ports.orders.rejections(&p.account, false).await.unwrap();
     let mut rejected_ids: Vec<String> =
         rejected.iter().filter_map(|r| r.marketplace_order_id.clone()).collect();
     rejected_ids.sort();

@@ -6,17 +6,18 @@ use chrono::{TimeZone, Utc};
 use orderbridge::adapters::dynamodb::DynamoStore;
 use orderbridge::domain::account::AmazonSettings;
 use orderbridge::domain::{
-    AccountId, AccountSettings, Address, Currency, Customer, Marketplace, MarketplaceAccount,
+    AccountId, AccountSettings, Address, Currency, Customer, LinePrice, Marketplace, MarketplaceAccount,
     MarketplaceOrder, MarketplaceOrderId, MarketplaceOrderState, Money, OrderItemId, OrderLine, OrderStatus,
-    PackageLine, Payment, SalesOrder, ShipmentRequest,
+    PackageLine, PackageState, Payment, Prices, Release, SalesOrder, ShipmentRequest,
 };
-use orderbridge::ports::{AccountStore, FeedPosition, OrderStore, RejectedOrder, StoreError};
+use orderbridge::ports::{AccountStore, FeedPosition, OrderStore, PackageGuard, RejectedOrder, StoreError};
 use orderbridge_tests::{moto_table, unique, EmbeddedStore};
 
 fn account_id() -> AccountId {
     AccountId::parse("amazon-de").unwrap()
 }
 
+/// A Pending order as Amazon sends it: no prices, no payment, no buyer.
 fn order(n: u32) -> SalesOrder {
     let eur = Currency::parse("EUR").unwrap();
     let marketplace_order = MarketplaceOrder {
@@ -30,15 +31,25 @@ fn order(n: u32) -> SalesOrder {
             OrderItemId::parse("11111111111111").unwrap(),
             Some("SKU".into()),
             None,
+            Some("B000000001".into()),
             2,
-            Some(Money::new(500, eur)),
         )],
-        currency: eur,
-        total: Some(Money::new(1000, eur)),
+        currency: Some(eur),
+        prices: None,
         paid_amount: None,
         customer: None,
     };
     SalesOrder::from_marketplace(Marketplace::Amazon, account_id(), &marketplace_order, Utc::now())
+}
+
+fn release(order: &SalesOrder) -> Release {
+    let eur = Currency::parse("EUR").unwrap();
+    let unit_prices = vec![LinePrice {
+        item_id: OrderItemId::parse("11111111111111").unwrap(),
+        unit_price: Money::new(500, eur),
+    }];
+    let prices = Prices::new(&order.lines, Money::new(1000, eur), unit_prices).unwrap();
+    Release { payment: Payment { amount: prices.total, paid_at: Utc::now() }, prices, customer: customer() }
 }
 
 fn customer() -> Customer {
@@ -67,7 +78,7 @@ async fn order_is_created_once_and_updated_only_over_the_version_read(store: Dyn
     let mut stored = store.get_order(&fresh.key).await.unwrap().unwrap();
     assert_eq!(stored.version, 1);
     let stale = stored.clone();
-    stored.release(Payment { amount: fresh.total.unwrap(), paid_at: Utc::now() }, customer()).unwrap();
+    stored.release(release(&stored), Utc::now()).unwrap();
     store.update_order(&stored).await.unwrap();
     assert!(
         matches!(store.update_order(&stale).await, Err(StoreError::Conflict { .. })),
@@ -102,9 +113,7 @@ async fn packages_are_recorded_with_the_order_and_leave_the_unreported_index_onc
     store: DynamoStore,
 ) {
     let mut deliverable = order(2);
-    deliverable
-        .release(Payment { amount: deliverable.total.unwrap(), paid_at: Utc::now() }, customer())
-        .unwrap();
+    deliverable.release(release(&deliverable), Utc::now()).unwrap();
     store.insert_order(&deliverable).await.unwrap();
     let mut stored = store.get_order(&deliverable.key).await.unwrap().unwrap();
     let request = ShipmentRequest {
@@ -128,17 +137,112 @@ async fn packages_are_recorded_with_the_order_and_leave_the_unreported_index_onc
     assert_eq!(unreported, vec![package.clone()]);
 
     let mut order_now = store.get_order(&deliverable.key).await.unwrap().unwrap();
-    package.mark_reported(Utc::now());
-    order_now.confirm_package(&package).unwrap();
-    store.update_package(&package, Some(&order_now)).await.unwrap();
+    package.mark_confirmed(Utc::now());
+    order_now.confirm_package(&package, Utc::now()).unwrap();
+    store.update_package(&package, Some(&order_now), PackageGuard::NotConfirmed).await.unwrap();
     assert!(
         store.unreported_packages(100).await.unwrap().is_empty(),
         "a reported package leaves the sparse index"
     );
     assert_eq!(store.get_order(&deliverable.key).await.unwrap().unwrap().status(), OrderStatus::Shipped);
 
-    // A second run saving the same report finds it settled.
-    assert!(matches!(store.update_package(&package, None).await, Err(StoreError::NotInExpectedState { .. })));
+    // A second run saving the same confirmation finds it settled.
+    assert!(matches!(
+        store.update_package(&package, None, PackageGuard::NotConfirmed).await,
+        Err(StoreError::NotInExpectedState { .. })
+    ));
+}
+
+async fn deliverable_order_with_one_package(
+    store: &DynamoStore,
+    n: u32,
+) -> (SalesOrder, orderbridge::domain::Package) {
+    let mut order = order(n);
+    order.release(release(&order), Utc::now()).unwrap();
+    store.insert_order(&order).await.unwrap();
+    let mut stored = store.get_order(&order.key).await.unwrap().unwrap();
+    let request = ShipmentRequest {
+        carrier: "DHL".into(),
+        tracking_id: format!("T{n}"),
+        ship_date: Utc::now(),
+        shipping_method: None,
+        items: vec![PackageLine { item_id: OrderItemId::parse("11111111111111").unwrap(), quantity: 2 }],
+    };
+    let package = stored.record_package(&request, Utc::now()).unwrap();
+    store.record_package(&stored, &package).await.unwrap();
+    (store.get_order(&order.key).await.unwrap().unwrap(), package)
+}
+
+async fn a_package_is_claimed_by_one_run_and_taken_over_only_after_its_lease(store: DynamoStore) {
+    let (_, package) = deliverable_order_with_one_package(&store, 20).await;
+    let now = Utc::now();
+    let lease = now + chrono::Duration::minutes(16);
+
+    let mut first = package.clone();
+    assert!(first.claim("run-1", now, lease));
+    store.update_package(&first, None, PackageGuard::Claimable { now }).await.unwrap();
+
+    let mut second = package.clone();
+    assert!(second.claim("run-2", now, lease));
+    assert!(
+        matches!(
+            store.update_package(&second, None, PackageGuard::Claimable { now }).await,
+            Err(StoreError::NotInExpectedState { .. })
+        ),
+        "a package claimed by a live run can't be claimed again"
+    );
+    // Still listed, so that it isn't lost if the first run dies.
+    assert_eq!(store.unreported_packages(100).await.unwrap().len(), 1);
+
+    let later = lease + chrono::Duration::seconds(1);
+    let mut takeover = first.clone();
+    assert!(takeover.claim("run-3", later, later + chrono::Duration::minutes(16)));
+    store.update_package(&takeover, None, PackageGuard::Claimable { now: later }).await.unwrap();
+
+    // The first run, overtaken, can no longer settle its attempt.
+    first.note_failed_attempt("timeout".into());
+    assert!(matches!(
+        store.update_package(&first, None, PackageGuard::ClaimedBy("run-1".into())).await,
+        Err(StoreError::NotInExpectedState { .. })
+    ));
+}
+
+async fn an_accepted_confirmation_is_never_overwritten_by_another_runs_failure(store: DynamoStore) {
+    let (mut order_now, package) = deliverable_order_with_one_package(&store, 21).await;
+    let now = Utc::now();
+    let mut claimed = package.clone();
+    claimed.claim("run-1", now, now + chrono::Duration::minutes(16));
+    store.update_package(&claimed, None, PackageGuard::Claimable { now }).await.unwrap();
+
+    let mut confirmed = claimed.clone();
+    confirmed.mark_confirmed(now);
+    order_now.confirm_package(&confirmed, now).unwrap();
+    store.update_package(&confirmed, Some(&order_now), PackageGuard::NotConfirmed).await.unwrap();
+
+    let mut failed = claimed.clone();
+    failed.mark_failed("refused".into(), now);
+    assert!(matches!(
+        store.update_package(&failed, None, PackageGuard::ClaimedBy("run-1".into())).await,
+        Err(StoreError::NotInExpectedState { .. })
+    ));
+    let stored = store.packages(&package.order).await.unwrap();
+    assert!(matches!(stored[0].state, PackageState::Confirmed { .. }), "{:?}", stored[0].state);
+    assert!(store.failed_packages(10).await.unwrap().is_empty());
+}
+
+async fn a_failed_package_is_confirmed_when_the_marketplace_accepted_it_after_all(store: DynamoStore) {
+    let (mut order_now, package) = deliverable_order_with_one_package(&store, 22).await;
+    let now = Utc::now();
+    let mut failed = package.clone();
+    failed.mark_failed("refused by a run whose answer came late".into(), now);
+    store.update_package(&failed, None, PackageGuard::Claimable { now }).await.unwrap();
+
+    let mut confirmed = package.clone();
+    confirmed.mark_confirmed(now);
+    order_now.confirm_package(&confirmed, now).unwrap();
+    store.update_package(&confirmed, Some(&order_now), PackageGuard::NotConfirmed).await.unwrap();
+    assert!(store.failed_packages(10).await.unwrap().is_empty());
+    assert_eq!(store.get_order(&package.order).await.unwrap().unwrap().status(), OrderStatus::Shipped);
 }
 
 async fn orders_are_found_by_status_page_by_page(store: DynamoStore) {
@@ -185,14 +289,93 @@ async fn accounts_and_rejections_are_listed(store: DynamoStore) {
         reason: "field orderItems[0].quantityOrdered: -1 is not between 1 and 100000".into(),
         raw_excerpt: "{\"orderId\":\"302-1\"}".into(),
         rejected_at: Utc::now(),
+        resolved_at: None,
     };
     store.record_rejection(&rejection).await.unwrap();
     store.record_rejection(&rejection).await.unwrap();
     assert_eq!(
-        store.rejections(&account_id()).await.unwrap(),
-        vec![rejection],
+        store.rejections(&account_id(), false).await.unwrap(),
+        vec![rejection.clone()],
         "one record per rejected order"
     );
+
+    let resolved_at = Utc::now();
+    store.resolve_rejection(&account_id(), "302-1", resolved_at).await.unwrap();
+    assert!(store.rejections(&account_id(), false).await.unwrap().is_empty(), "resolved ones are not open");
+    let history = store.rejections(&account_id(), true).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert!(history[0].resolved_at.is_some());
+    // Resolving an order that was never rejected does nothing.
+    store.resolve_rejection(&account_id(), "302-unknown", resolved_at).await.unwrap();
+    // Rejected again later: open again.
+    store.record_rejection(&RejectedOrder { rejected_at: Utc::now(), ..rejection }).await.unwrap();
+    assert_eq!(store.rejections(&account_id(), false).await.unwrap().len(), 1);
+}
+
+/// An order item as the previous version wrote it (prices on the lines, no `schema`).
+async fn orders_stored_by_the_previous_version_still_read(store: DynamoStore) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    use std::collections::HashMap;
+    let s = |v: &str| A::S(v.into());
+    let n = |v: &str| A::N(v.into());
+    let money =
+        |cents: &str| A::M(HashMap::from([("minor_units".into(), n(cents)), ("currency".into(), s("EUR"))]));
+    let line = A::M(HashMap::from([
+        ("item_id".into(), s("11111111111111")),
+        ("sku".into(), s("SKU")),
+        ("title".into(), A::Null(true)),
+        ("quantity".into(), n("2")),
+        ("unit_price".into(), money("500")),
+        ("quantity_recorded".into(), n("0")),
+        ("quantity_confirmed".into(), n("0")),
+    ]));
+    let key = A::M(HashMap::from([
+        ("marketplace".into(), s("amazon")),
+        ("account_id".into(), s("amazon-de")),
+        ("marketplace_order_id".into(), s("302-0000000-0000099")),
+    ]));
+    let order = A::M(HashMap::from([
+        ("key".into(), key),
+        ("sales_channel".into(), s("A1PA6795UKMFR9")),
+        ("created_at".into(), s("2026-11-28T10:00:00Z")),
+        ("marketplace_updated_at".into(), s("2026-11-28T10:05:00Z")),
+        ("imported_at".into(), s("2026-11-28T10:06:00Z")),
+        ("currency".into(), s("EUR")),
+        ("total".into(), money("1000")),
+        ("lines".into(), A::L(vec![line])),
+        ("state".into(), A::M(HashMap::from([("status".into(), s("Pending"))]))),
+        ("packages_recorded".into(), n("0")),
+        ("version".into(), n("4")),
+    ]));
+    let pk = "ORDER#amazon#amazon-de#302-0000000-0000099";
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", s(pk))
+        .item("sk", s("ORDER"))
+        .item("gsi1pk", s("STATUS#Pending"))
+        .item("gsi1sk", s(&format!("2026-11-28T10:00:00+00:00#{pk}")))
+        .item("status", s("Pending"))
+        .item("account_id", s("amazon-de"))
+        .item("version", n("4"))
+        .item("order", order)
+        .send()
+        .await
+        .unwrap();
+    let key = orderbridge::domain::OrderKey::new(
+        Marketplace::Amazon,
+        account_id(),
+        MarketplaceOrderId::parse("302-0000000-0000099").unwrap(),
+    );
+    let mut stored = store.get_order(&key).await.unwrap().unwrap();
+    assert_eq!(stored.version, 4);
+    assert_eq!(stored.status(), OrderStatus::Pending);
+    assert_eq!(stored.prices().map(|p| p.total.minor_units), Some(1000));
+    // The next change writes it in the current shape.
+    stored.release(release(&stored), Utc::now()).unwrap();
+    store.update_order(&stored).await.unwrap();
+    assert_eq!(store.get_order(&key).await.unwrap().unwrap().status(), OrderStatus::Deliverable);
 }
 
 macro_rules! on_both_stores {
@@ -222,6 +405,10 @@ on_both_stores!(
     packages_are_recorded_with_the_order_and_leave_the_unreported_index_once_reported,
     orders_are_found_by_status_page_by_page,
     accounts_and_rejections_are_listed,
+    a_package_is_claimed_by_one_run_and_taken_over_only_after_its_lease,
+    an_accepted_confirmation_is_never_overwritten_by_another_runs_failure,
+    a_failed_package_is_confirmed_when_the_marketplace_accepted_it_after_all,
+    orders_stored_by_the_previous_version_still_read,
 );
 
 #[tokio::test]

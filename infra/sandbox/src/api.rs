@@ -142,12 +142,13 @@ async fn get_order(
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::parse(query.as_deref());
-    call(&sb, Op::GetOrder, &headers, conn, |st, seller, _now| {
+    call(&sb, Op::GetOrder, &headers, conn, |st, seller, now| {
         let inc = included(&params)?;
+        // Orders past the API's history horizon are not shown, so they are not found.
         let order = st
-            .seller_order(seller, &order_id)
+            .visible_order(seller, &order_id, now)
             .ok_or_else(|| ApiError::not_found(format!("Order {order_id} not found.")))?;
-        let body = json!({ "order": crate::render::order(order, inc, &st.config.currency) });
+        let body = json!({ "order": crate::render::order(order, inc, &st.config.currency, now) });
         Ok((StatusCode::OK, Some(body)))
     })
     .await

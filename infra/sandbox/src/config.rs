@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Months, Utc};
+
 use crate::fault::FaultConfig;
 
 /// Configuration of a [`crate::Sandbox`].
@@ -110,6 +112,8 @@ pub(crate) struct Marketplace {
     pub name: &'static str,
     pub country: &'static str,
     pub domain: &'static str,
+    /// Orders API data from 2016 on, instead of only the last two years.
+    pub history_since_2016: bool,
 }
 
 pub(crate) fn marketplace(id: &str) -> Marketplace {
@@ -120,9 +124,31 @@ pub(crate) fn marketplace(id: &str) -> Marketplace {
         "A1RKKUPIHCS9HS" => ("Amazon.es", "ES", "amazon.es"),
         "A1805IZSGTT6HS" => ("Amazon.nl", "NL", "amazon.nl"),
         "ATVPDKIKX0DER" => ("Amazon.com", "US", "amazon.com"),
+        "A1VC38T7YXB528" => ("Amazon.co.jp", "JP", "amazon.co.jp"),
+        "A39IBJ37TRP1C6" => ("Amazon.com.au", "AU", "amazon.com.au"),
+        "A19VAU5U5O7RUS" => ("Amazon.sg", "SG", "amazon.sg"),
         _ => ("Amazon.de", "DE", "amazon.de"),
     };
-    Marketplace { name, country, domain }
+    // Orders API: "does not display order data that is more than two years old, except in
+    // the JP, AU, and SG marketplaces, for which data from 2016 and after is available".
+    let history_since_2016 = matches!(country, "JP" | "AU" | "SG");
+    Marketplace { name, country, domain, history_since_2016 }
+}
+
+/// Creation time of the oldest order of `marketplace_id` the Orders API still shows at `now`.
+pub(crate) fn oldest_visible(marketplace_id: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+    if marketplace(marketplace_id).history_since_2016 {
+        // 2016-01-01T00:00:00Z
+        DateTime::from_timestamp(1_451_606_400, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    } else {
+        now.checked_sub_months(Months::new(24)).unwrap_or(now)
+    }
+}
+
+/// Whether the marketplace takes `codCollectionMethod` in `confirmShipment` ("only
+/// supported in the JP marketplace").
+pub(crate) fn supports_cod_collection(marketplace_id: &str) -> bool {
+    marketplace(marketplace_id).country == "JP"
 }
 
 /// Digits after the decimal point of a currency's amounts.

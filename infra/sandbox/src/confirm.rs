@@ -4,16 +4,22 @@
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::api::{ApiError, ApiResult};
 use crate::codec::parse_time;
+use crate::config::supports_cod_collection;
 use crate::model::{Confirmation, Package, State, Status};
+
+/// The only `codCollectionMethod` in the model's enum.
+const DIRECT_PAYMENT: &str = "DirectPayment";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Body {
     marketplace_id: Option<String>,
     package_detail: Option<PackageDetail>,
+    cod_collection_method: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -25,6 +31,9 @@ struct PackageDetail {
     shipping_method: Option<String>,
     tracking_number: Option<String>,
     ship_date: Option<String>,
+    // Accepted and not used by the sandbox; typed so that a wrong type is refused.
+    #[serde(rename = "shipFromSupplySourceId")]
+    _ship_from_supply_source_id: Option<String>,
     order_items: Option<Vec<ItemBody>>,
 }
 
@@ -33,6 +42,8 @@ struct PackageDetail {
 struct ItemBody {
     order_item_id: Option<String>,
     quantity: Option<i64>,
+    #[serde(rename = "transparencyCodes")]
+    _transparency_codes: Option<Vec<String>>,
 }
 
 fn required(value: Option<String>, name: &str) -> Result<String, ApiError> {
@@ -50,15 +61,27 @@ pub(crate) fn confirm_shipment(
         .seller_order(seller_id, order_id)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("Order {order_id} not found.")))?;
-    let body: Body = serde_json::from_slice(body).map_err(|e| {
+    let not_a_request = |e: serde_json::Error| {
         ApiError::invalid("The request body is not a valid ConfirmShipmentRequest.")
             .with_details(e.to_string())
-    })?;
+    };
+    let raw: Value = serde_json::from_slice(body).map_err(not_a_request)?;
+    let body: Body = Body::deserialize(&raw).map_err(not_a_request)?;
     let marketplace_id = required(body.marketplace_id, "marketplaceId")?;
     if marketplace_id != order.marketplace_id {
         return Err(ApiError::invalid(format!(
             "marketplaceId {marketplace_id} does not match the order's marketplace."
         )));
+    }
+    if let Some(method) = body.cod_collection_method {
+        if method != DIRECT_PAYMENT {
+            return Err(ApiError::invalid(format!(
+                "codCollectionMethod must be {DIRECT_PAYMENT}, not {method}."
+            )));
+        }
+        if !supports_cod_collection(&marketplace_id) {
+            return Err(ApiError::invalid("codCollectionMethod is only supported in the JP marketplace."));
+        }
     }
     let detail = body.package_detail.ok_or_else(|| ApiError::invalid("packageDetail is required."))?;
     let package_reference_id = required(detail.package_reference_id, "packageReferenceId")?;
@@ -114,6 +137,7 @@ pub(crate) fn confirm_shipment(
     {
         if same_content(earlier, &confirmation) {
             st.duplicate_confirmations += 1;
+            st.confirmation_bodies.push(raw);
             tracing::info!(order_id, package = %confirmation.package_reference_id, "duplicate shipment confirmation ignored");
             return Ok((StatusCode::NO_CONTENT, None));
         }
@@ -131,6 +155,8 @@ pub(crate) fn confirm_shipment(
         Status::Unfulfillable => Some("the order is unfulfillable"),
         Status::Unshipped | Status::PartiallyShipped | Status::Shipped => None,
     };
+    // The Orders API serves FBA orders "read only": Amazon ships them, not the seller.
+    let reason = reason.or((!order.is_fbm()).then_some("the order is fulfilled by Amazon"));
     if let Some(reason) = reason {
         return Err(ApiError::invalid(format!("Order {order_id} cannot be shipped: {reason}.")));
     }
@@ -176,6 +202,7 @@ pub(crate) fn confirm_shipment(
         "shipment confirmed"
     );
     st.confirmations.push(confirmation);
+    st.confirmation_bodies.push(raw);
     Ok((StatusCode::NO_CONTENT, None))
 }
 

@@ -17,6 +17,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/_sandbox/sellers", get(sellers))
         .route("/_sandbox/orders", get(orders).post(create_order))
+        .route("/_sandbox/orders/{order_id}/authorize", post(authorize))
         .route("/_sandbox/orders/{order_id}/release", post(release))
         .route("/_sandbox/orders/{order_id}/cancel", post(cancel))
         .route("/_sandbox/confirmations", get(confirmations))
@@ -96,6 +97,12 @@ fn transition(sb: &Sandbox, order_id: &str, done: bool, what: &str) -> Response 
             error(StatusCode::CONFLICT, format!("order {order_id} cannot be {what} in status {status}"))
         }
     }
+}
+
+/// A pre-order's payment authorization begins (`PENDING_AVAILABILITY` -> `PENDING`).
+async fn authorize(State(sb): State<Sandbox>, Path(order_id): Path<String>) -> Response {
+    let done = sb.begin_payment_authorization(&order_id);
+    transition(&sb, &order_id, done, "moved into payment authorization")
 }
 
 async fn release(State(sb): State<Sandbox>, Path(order_id): Path<String>) -> Response {

@@ -89,7 +89,8 @@ pub struct FaultConfig {
     /// The LWA token endpoint.
     pub token: EndpointFaults,
     /// Percent of orders the generator / `create_order` makes malformed; 0 = none.
-    /// Decided when the order is placed; such an order keeps being served broken (also
+    /// Decided when the order is placed (a pending one never gets an unknown currency: it
+    /// shows no amounts that could carry one); such an order keeps being served broken (also
     /// after [`crate::Sandbox::set_faults`]) and is listed by
     /// [`crate::Sandbox::rejectable_order_ids`].
     pub malformed_order_percent: u8,
@@ -243,6 +244,14 @@ impl Malformation {
         Malformation::HugeTitle,
     ];
 
+    /// The kinds that also break an order showing no amounts (a pending one).
+    const WITHOUT_MONEY: [Malformation; 4] = [
+        Malformation::MissingOrderItemId,
+        Malformation::NegativeQuantity,
+        Malformation::BadTimestamp,
+        Malformation::HugeTitle,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Malformation::MissingOrderItemId => "missing_order_item_id",
@@ -386,12 +395,14 @@ impl Faults {
         tracing::info!(endpoint = endpoint.name(), "injecting fault: access token expired");
     }
 
-    /// For a new order: whether and how it is malformed.
-    pub(crate) fn malformation(&mut self) -> Option<Malformation> {
+    /// For a new order: whether and how it is malformed. A pending order shows no money,
+    /// so an unknown currency would leave it looking fine; it gets one of the other kinds.
+    pub(crate) fn malformation(&mut self, pending: bool) -> Option<Malformation> {
         if !self.orders.percent(self.config.malformed_order_percent) {
             return None;
         }
-        let m = *self.orders.pick(&Malformation::ALL);
+        let kinds: &[Malformation] = if pending { &Malformation::WITHOUT_MONEY } else { &Malformation::ALL };
+        let m = *self.orders.pick(kinds);
         self.count("orders", m.name());
         Some(m)
     }
@@ -538,7 +549,7 @@ mod tests {
                 assert!(d.fault.is_none() && !d.expire_token);
             }
         }
-        assert!(f.malformation().is_none());
+        assert!(f.malformation(false).is_none());
         assert!(!f.duplicate_page());
         assert!(f.counts().is_empty());
     }

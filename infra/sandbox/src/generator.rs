@@ -46,7 +46,8 @@ impl State {
             let sellers: Vec<String> = self.sellers.iter().map(|s| s.seller_id.clone()).collect();
             for seller_id in sellers {
                 let pending = self.gen_rng.percent(cfg.pending_percent);
-                let order = NewOrder { pending, items: Vec::new() };
+                let order =
+                    if pending { NewOrder::pending(Vec::new()) } else { NewOrder::released(Vec::new()) };
                 self.create_order(&seller_id, order, now);
             }
             next += every;

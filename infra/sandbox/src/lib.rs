@@ -3,7 +3,10 @@
 //! token endpoint, serving simulated sellers and orders.
 //!
 //! It is written from the official models, independently of the project's client, so
-//! the project's tests catch client bugs rather than mirror them.
+//! the project's tests catch client bugs rather than mirror them: it sends, omits and
+//! refuses what Amazon documents (see `render` and `search` for the rules), and with the
+//! `schema` feature, `schema::AmazonModel` validates JSON against Amazon's own models,
+//! vendored under `specs/amazon-sp-api/`.
 
 mod api;
 mod codec;
@@ -18,6 +21,8 @@ mod model;
 mod ratelimit;
 mod render;
 mod rng;
+#[cfg(feature = "schema")]
+pub mod schema;
 mod search;
 mod server;
 
@@ -142,9 +147,25 @@ impl Sandbox {
         self.state().create_order(seller_id, order, created.trunc_subsecs(3))
     }
 
-    /// `PENDING` -> `UNSHIPPED`; false if the order is unknown or not pending.
+    /// Payment authorized: `PENDING` -> `UNSHIPPED`, and buyer, address and prices appear.
+    /// False if the order is unknown or not `PENDING` (a pre-order still
+    /// `PENDING_AVAILABILITY` needs [`Sandbox::begin_payment_authorization`] first).
     pub fn release_payment(&self, order_id: &str) -> bool {
         self.state().release(order_id, codec::now())
+    }
+
+    /// The seller corrected an order that was served malformed: from now on it is served as
+    /// the model says, with a new `lastUpdatedTime` so that an import notices the change.
+    /// False if the order is unknown or was not malformed.
+    pub fn repair_order(&self, order_id: &str) -> bool {
+        self.state().repair(order_id, codec::now())
+    }
+
+    /// A pre-order's release date has come: `PENDING_AVAILABILITY` -> `PENDING`, as Amazon
+    /// moves a pre-order "when payment authorization begins". False if the order is unknown
+    /// or not `PENDING_AVAILABILITY`.
+    pub fn begin_payment_authorization(&self, order_id: &str) -> bool {
+        self.state().begin_authorization(order_id, codec::now())
     }
 
     /// -> `CANCELLED`; false if the order is unknown, shipped or already cancelled.
@@ -152,10 +173,12 @@ impl Sandbox {
         self.state().cancel(order_id, codec::now())
     }
 
-    /// The order as `getOrder` returns it with every `includedData` section.
+    /// The order as `getOrder` returns it now with every `includedData` section (so without
+    /// what Amazon withholds, e.g. prices and buyer while the order is pending). Also orders
+    /// past the API's two-year history, which `getOrder` no longer finds.
     pub fn order_json(&self, order_id: &str) -> Option<serde_json::Value> {
         let st = self.state();
-        st.order(order_id).map(|o| render::order(o, Included::all(), &st.config.currency))
+        st.order(order_id).map(|o| render::order(o, Included::all(), &st.config.currency, codec::now()))
     }
 
     /// All order ids, in creation order.
@@ -171,6 +194,14 @@ impl Sandbox {
     /// Accepted shipment confirmations (idempotent repeats are not included).
     pub fn confirmations(&self) -> Vec<Confirmation> {
         self.state().confirmations.clone()
+    }
+
+    /// The JSON bodies of the `confirmShipment` requests answered 204, exactly as received
+    /// and in arrival order: every recorded confirmation and every idempotent repeat (also
+    /// those whose response a fault then broke). For checking what a client sends against
+    /// Amazon's model, e.g. with `schema::AmazonModel::orders_v0` (feature `schema`).
+    pub fn confirmation_request_bodies(&self) -> Vec<serde_json::Value> {
+        self.state().confirmation_bodies.clone()
     }
 
     /// Repeats of an already recorded confirmation that were answered 204 and ignored.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::SandboxConfig;
+use crate::config::{oldest_visible, SandboxConfig};
 use crate::fake;
 use crate::fault::{Faults, Malformation};
 use crate::ratelimit::Buckets;
@@ -25,20 +25,49 @@ pub struct SellerCredentials {
 /// An order to place; an empty `items` list gets random catalog items.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewOrder {
-    /// `true`: starts `PENDING` (payment not released, no buyer address yet).
+    /// `true`: starts `PENDING` (payment not authorized: no buyer, address or prices yet).
     #[serde(default)]
     pub pending: bool,
     #[serde(default)]
     pub items: Vec<NewItem>,
+    /// A pre-order: starts `PENDING_AVAILABILITY` (release date in the future, payment not
+    /// authorized) whatever `pending` says, and passes into `PENDING` with
+    /// [`crate::Sandbox::begin_payment_authorization`].
+    #[serde(default, alias = "preOrder")]
+    pub preorder: bool,
+    /// Fulfilled by Amazon (FBA/AFN): read-only for the seller (no shipment confirmation, no
+    /// packages), and Amazon withholds the buyer's e-mail and phone.
+    #[serde(default, alias = "fulfilledByAmazon")]
+    pub fulfilled_by_amazon: bool,
 }
 
 impl NewOrder {
     pub fn pending(items: Vec<NewItem>) -> Self {
-        Self { pending: true, items }
+        Self { pending: true, items, preorder: false, fulfilled_by_amazon: false }
     }
 
     pub fn released(items: Vec<NewItem>) -> Self {
-        Self { pending: false, items }
+        Self { pending: false, items, preorder: false, fulfilled_by_amazon: false }
+    }
+
+    /// A pre-order (see the `preorder` field).
+    pub fn preorder(items: Vec<NewItem>) -> Self {
+        Self { pending: true, items, preorder: true, fulfilled_by_amazon: false }
+    }
+
+    /// The same order, fulfilled by Amazon instead of the seller.
+    pub fn fulfilled_by_amazon(self) -> Self {
+        Self { fulfilled_by_amazon: true, ..self }
+    }
+
+    fn initial_status(&self) -> Status {
+        if self.preorder {
+            Status::PendingAvailability
+        } else if self.pending {
+            Status::Pending
+        } else {
+            Status::Unshipped
+        }
     }
 }
 
@@ -97,6 +126,11 @@ impl Status {
         }
     }
 
+    /// Payment not yet authorized: Amazon withholds buyer, address and money.
+    pub(crate) fn is_pending(self) -> bool {
+        matches!(self, Status::PendingAvailability | Status::Pending)
+    }
+
     pub(crate) fn parse(s: &str) -> Option<Self> {
         [
             Status::PendingAvailability,
@@ -109,6 +143,23 @@ impl Status {
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
+    }
+}
+
+/// Who ships the order: the seller (FBM, `MFN`) or Amazon (FBA, `AFN`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Channel {
+    Merchant,
+    Amazon,
+}
+
+impl Channel {
+    /// As `fulfilledBy` spells it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Channel::Merchant => "MERCHANT",
+            Channel::Amazon => "AMAZON",
+        }
     }
 }
 
@@ -157,8 +208,11 @@ pub(crate) struct Order {
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
     pub status: Status,
-    /// Payment released: buyer, recipient and payment are visible.
+    /// Payment authorized at some point (also if cancelled since): buyer, prices and
+    /// payment are visible from then on.
     pub released: bool,
+    pub channel: Channel,
+    pub preorder: bool,
     pub items: Vec<Item>,
     pub buyer: Buyer,
     pub packages: Vec<Package>,
@@ -171,6 +225,11 @@ pub(crate) struct Order {
 impl Order {
     pub(crate) fn total_cents(&self) -> i64 {
         self.items.iter().map(|i| i.unit_cents * i64::from(i.quantity)).sum()
+    }
+
+    /// Merchant-fulfilled: the seller ships, and sees what shipping needs.
+    pub(crate) fn is_fbm(&self) -> bool {
+        self.channel == Channel::Merchant
     }
 }
 
@@ -186,6 +245,8 @@ pub(crate) struct State {
     index: HashMap<String, usize>,
     pub tokens: HashMap<String, IssuedToken>,
     pub confirmations: Vec<Confirmation>,
+    /// Raw bodies of the `confirmShipment` requests answered 204, repeats included.
+    pub confirmation_bodies: Vec<serde_json::Value>,
     pub duplicate_confirmations: u64,
     request_counts: HashMap<String, u64>,
     /// Order ids, items and buyers.
@@ -211,6 +272,7 @@ impl State {
             index: HashMap::new(),
             tokens: HashMap::new(),
             confirmations: Vec::new(),
+            confirmation_bodies: Vec::new(),
             duplicate_confirmations: 0,
             request_counts: HashMap::new(),
             order_rng: Rng::stream(seed, 1),
@@ -260,6 +322,12 @@ impl State {
         self.order(id).filter(|o| o.seller_id == seller_id)
     }
 
+    /// [`State::seller_order`], if the Orders API still shows it at `now` (see
+    /// [`crate::config::oldest_visible`]).
+    pub(crate) fn visible_order(&self, seller_id: &str, id: &str, now: DateTime<Utc>) -> Option<&Order> {
+        self.seller_order(seller_id, id).filter(|o| o.created >= oldest_visible(&o.marketplace_id, now))
+    }
+
     /// Places an order. Panics on an unknown seller or a zero quantity: both are test bugs.
     pub(crate) fn create_order(&mut self, seller_id: &str, new: NewOrder, created: DateTime<Utc>) -> String {
         let marketplace_id = self
@@ -274,6 +342,7 @@ impl State {
                 break id;
             }
         };
+        let status = new.initial_status();
         let wanted = if new.items.is_empty() { fake::random_items(&mut self.order_rng) } else { new.items };
         let mut items: Vec<Item> = Vec::with_capacity(wanted.len());
         for w in wanted {
@@ -300,32 +369,62 @@ impl State {
             marketplace_id,
             created,
             updated: created,
-            status: if new.pending { Status::Pending } else { Status::Unshipped },
-            released: !new.pending,
+            status,
+            released: !status.is_pending(),
+            channel: if new.fulfilled_by_amazon { Channel::Amazon } else { Channel::Merchant },
+            preorder: new.preorder,
             items,
             buyer,
             packages: Vec::new(),
             settled: false,
-            malformed: self.faults.malformation(),
+            malformed: self.faults.malformation(status.is_pending()),
         };
         let malformed = order.malformed.is_some();
         self.index.insert(id.clone(), self.orders.len());
         self.orders.push(order);
-        tracing::info!(order_id = %id, seller_id, pending = new.pending, malformed, "order placed");
+        tracing::info!(order_id = %id, seller_id, status = status.as_str(), malformed, "order placed");
         id
     }
 
+    /// A pre-order's payment authorization begins: `PENDING_AVAILABILITY` -> `PENDING`.
+    pub(crate) fn begin_authorization(&mut self, id: &str, now: DateTime<Utc>) -> bool {
+        let Some(order) = self.order_mut(id) else {
+            return false;
+        };
+        if order.status != Status::PendingAvailability {
+            return false;
+        }
+        order.status = Status::Pending;
+        order.updated = now;
+        tracing::info!(order_id = %id, "payment authorization begun");
+        true
+    }
+
+    /// Payment authorized: `PENDING` -> `UNSHIPPED`. A pre-order has to pass into `PENDING`
+    /// first, as Amazon documents it.
     pub(crate) fn release(&mut self, id: &str, now: DateTime<Utc>) -> bool {
         let Some(order) = self.order_mut(id) else {
             return false;
         };
-        if !matches!(order.status, Status::Pending | Status::PendingAvailability) {
+        if order.status != Status::Pending {
             return false;
         }
         order.status = Status::Unshipped;
         order.released = true;
         order.updated = now;
         tracing::info!(order_id = %id, "payment released");
+        true
+    }
+
+    pub(crate) fn repair(&mut self, id: &str, now: DateTime<Utc>) -> bool {
+        let Some(order) = self.order_mut(id) else {
+            return false;
+        };
+        if order.malformed.take().is_none() {
+            return false;
+        }
+        order.updated = now;
+        tracing::info!(order_id = %id, "malformed order repaired");
         true
     }
 

@@ -1,10 +1,22 @@
-//! Orders rendered as the Orders API 2026-01-01 `Order` model (malformed ones broken).
+//! Orders rendered as the Orders API 2026-01-01 `Order` model (malformed ones broken),
+//! with what Amazon documents it withholds left out:
+//!
+//! - Before payment is authorized (`PENDING_AVAILABILITY`, `PENDING`) there is no buyer,
+//!   no recipient, no payment and no money at all: getOrderItems (v0) "does not return
+//!   information about pricing, taxes, shipping charges, gift status or promotions" for a
+//!   pending order, and `proceeds` and `product.price` are optional in 2026-01-01.
+//! - The delivery address only for `UNSHIPPED`, `PARTIALLY_SHIPPED` and `SHIPPED` orders
+//!   (v0 `ShippingAddress`), without the phone for FBA orders and for shipped FBM orders
+//!   past their latest delivery date.
+//! - `buyerEmail`, `packages`, `shipByWindow` and `deliverByWindow` only for FBM orders; no
+//!   latest delivery date while pending or once cancelled (v0 `LatestDeliveryDate`).
 
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::codec::{amount, timestamp};
 use crate::config::{marketplace, minor_digits};
-use crate::model::{Item, Order};
+use crate::model::{Item, Order, Package, Status};
 
 /// Which `includedData` sections to render.
 #[derive(Clone, Copy, Debug, Default)]
@@ -19,6 +31,12 @@ pub(crate) struct Included {
 
 /// Accepted by the model but carrying nothing in the sandbox.
 const SILENT: &[&str] = &["EXPENSE", "PROMOTION", "CANCELLATION", "TAX", "FULFILLMENT_ORDERS"];
+
+/// The seller's shipping promise, counted from the order's creation: ship within two
+/// days, deliver between day three and day seven.
+const SHIP_BY_DAYS: i64 = 2;
+const DELIVER_FROM_DAYS: i64 = 3;
+const DELIVER_BY_DAYS: i64 = 7;
 
 impl Included {
     pub(crate) fn all() -> Self {
@@ -51,6 +69,12 @@ impl Included {
     }
 }
 
+/// The end of the order's delivery promise, after which Amazon stops showing the phone of a
+/// shipped FBM order.
+fn latest_delivery(o: &Order) -> DateTime<Utc> {
+    o.created + Duration::days(DELIVER_BY_DAYS)
+}
+
 fn money(minor: i64, currency: &str) -> Value {
     json!({ "amount": amount(minor, minor_digits(currency)), "currencyCode": currency })
 }
@@ -59,11 +83,18 @@ fn put(map: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
     map.insert(key.to_string(), value.into());
 }
 
-pub(crate) fn order(o: &Order, inc: Included, currency: &str) -> Value {
+/// The order as Amazon shows it at `now` with the `inc` sections requested.
+pub(crate) fn order(o: &Order, inc: Included, currency: &str, now: DateTime<Utc>) -> Value {
+    // Everything that depends on an authorized payment; a pre-release cancellation never
+    // had one either.
+    let paid = o.released;
     let mut m = Map::new();
     put(&mut m, "orderId", o.id.clone());
     put(&mut m, "createdTime", timestamp(o.created));
     put(&mut m, "lastUpdatedTime", timestamp(o.updated));
+    if o.preorder {
+        put(&mut m, "programs", json!(["PREORDER"]));
+    }
     put(
         &mut m,
         "salesChannel",
@@ -73,16 +104,17 @@ pub(crate) fn order(o: &Order, inc: Included, currency: &str) -> Value {
             "marketplaceName": marketplace(&o.marketplace_id).name,
         }),
     );
-    if inc.buyer {
+    if inc.buyer && paid {
         put(&mut m, "buyer", buyer(o));
     }
-    if inc.recipient && o.released {
-        put(&mut m, "recipient", recipient(o));
+    let ships = matches!(o.status, Status::Unshipped | Status::PartiallyShipped | Status::Shipped);
+    if inc.recipient && paid && ships {
+        put(&mut m, "recipient", recipient(o, now));
     }
-    if inc.proceeds {
+    if inc.proceeds && paid {
         put(&mut m, "proceeds", json!({ "grandTotal": money(o.total_cents(), currency) }));
     }
-    if inc.payment && o.released {
+    if inc.payment && paid {
         put(
             &mut m,
             "payment",
@@ -93,40 +125,12 @@ pub(crate) fn order(o: &Order, inc: Included, currency: &str) -> Value {
         );
     }
     if inc.fulfillment {
-        put(
-            &mut m,
-            "fulfillment",
-            json!({
-                "fulfillmentStatus": o.status.as_str(),
-                "fulfilledBy": "MERCHANT",
-                "fulfillmentServiceLevel": "STANDARD",
-            }),
-        );
+        put(&mut m, "fulfillment", fulfillment(o));
     }
-    let items: Vec<Value> = o.items.iter().map(|i| item(i, inc, currency)).collect();
+    let items: Vec<Value> = o.items.iter().map(|i| item(i, inc, paid, currency)).collect();
     put(&mut m, "orderItems", items);
-    if inc.packages && !o.packages.is_empty() {
-        let packages: Vec<Value> = o
-            .packages
-            .iter()
-            .map(|p| {
-                let mut pm = Map::new();
-                put(&mut pm, "packageReferenceId", p.reference_id.clone());
-                put(&mut pm, "createdTime", timestamp(p.created));
-                put(&mut pm, "packageStatus", json!({ "status": "SHIPPED" }));
-                put(&mut pm, "carrier", p.carrier.clone());
-                put(&mut pm, "shipTime", timestamp(p.ship_time));
-                if let Some(s) = &p.shipping_service {
-                    put(&mut pm, "shippingService", s.clone());
-                }
-                put(&mut pm, "trackingNumber", p.tracking_number.clone());
-                let items: Vec<Value> =
-                    p.items.iter().map(|(id, q)| json!({ "orderItemId": id, "quantity": q })).collect();
-                put(&mut pm, "packageItems", items);
-                Value::Object(pm)
-            })
-            .collect();
-        put(&mut m, "packages", packages);
+    if inc.packages && o.is_fbm() && !o.packages.is_empty() {
+        put(&mut m, "packages", o.packages.iter().map(package).collect::<Vec<_>>());
     }
     let mut v = Value::Object(m);
     if let Some(malformation) = o.malformed {
@@ -138,21 +142,18 @@ pub(crate) fn order(o: &Order, inc: Included, currency: &str) -> Value {
 fn buyer(o: &Order) -> Value {
     let b = &o.buyer;
     let mut m = Map::new();
-    // Before payment release real marketplaces sometimes already send the (anonymized)
-    // email; the full identity only comes afterwards.
-    if o.released {
-        put(&mut m, "buyerName", b.name.clone());
+    put(&mut m, "buyerName", b.name.clone());
+    // "Only available for merchant-fulfilled (FBM) orders."
+    if o.is_fbm() {
+        put(&mut m, "buyerEmail", b.email.clone());
     }
-    put(&mut m, "buyerEmail", b.email.clone());
-    if o.released {
-        if let Some(c) = &b.company {
-            put(&mut m, "buyerCompanyName", c.clone());
-        }
+    if let Some(c) = &b.company {
+        put(&mut m, "buyerCompanyName", c.clone());
     }
     Value::Object(m)
 }
 
-fn recipient(o: &Order) -> Value {
+fn recipient(o: &Order, now: DateTime<Utc>) -> Value {
     let b = &o.buyer;
     let mut a = Map::new();
     put(&mut a, "name", b.name.clone());
@@ -166,26 +167,54 @@ fn recipient(o: &Order) -> Value {
     }
     put(&mut a, "postalCode", b.postal_code.clone());
     put(&mut a, "countryCode", b.country_code.clone());
-    put(&mut a, "phone", b.phone.clone());
+    // Suppressed for "all FBA orders" and for "shipped FBM orders when current date is past
+    // the latest delivery date".
+    let past_delivery = o.status == Status::Shipped && now > latest_delivery(o);
+    if o.is_fbm() && !past_delivery {
+        put(&mut a, "phone", b.phone.clone());
+    }
     put(&mut a, "addressType", "RESIDENTIAL");
     json!({ "deliveryAddress": a })
 }
 
-fn item(i: &Item, inc: Included, currency: &str) -> Value {
+fn fulfillment(o: &Order) -> Value {
+    let mut m = Map::new();
+    put(&mut m, "fulfillmentStatus", o.status.as_str());
+    put(&mut m, "fulfilledBy", o.channel.as_str());
+    put(&mut m, "fulfillmentServiceLevel", "STANDARD");
+    // Ship and delivery dates are "only returned for seller-fulfilled orders".
+    if o.is_fbm() {
+        let days = |d| timestamp(o.created + Duration::days(d));
+        put(
+            &mut m,
+            "shipByWindow",
+            json!({ "earliestDateTime": timestamp(o.created), "latestDateTime": days(SHIP_BY_DAYS) }),
+        );
+        let mut deliver = Map::new();
+        put(&mut deliver, "earliestDateTime", days(DELIVER_FROM_DAYS));
+        // v0 `LatestDeliveryDate`: only for orders "that do not have a PendingAvailability,
+        // Pending, or Canceled status".
+        if !o.status.is_pending() && o.status != Status::Cancelled {
+            put(&mut deliver, "latestDateTime", timestamp(latest_delivery(o)));
+        }
+        put(&mut m, "deliverByWindow", deliver);
+    }
+    Value::Object(m)
+}
+
+fn item(i: &Item, inc: Included, paid: bool, currency: &str) -> Value {
     let mut m = Map::new();
     put(&mut m, "orderItemId", i.id.clone());
     put(&mut m, "quantityOrdered", i.quantity);
-    put(
-        &mut m,
-        "product",
-        json!({
-            "asin": i.asin,
-            "title": i.title,
-            "sellerSku": i.sku,
-            "price": { "unitPrice": money(i.unit_cents, currency) },
-        }),
-    );
-    if inc.proceeds {
+    let mut product = Map::new();
+    put(&mut product, "asin", i.asin.clone());
+    put(&mut product, "title", i.title.clone());
+    put(&mut product, "sellerSku", i.sku.clone());
+    if paid {
+        put(&mut product, "price", json!({ "unitPrice": money(i.unit_cents, currency) }));
+    }
+    put(&mut m, "product", product);
+    if inc.proceeds && paid {
         put(
             &mut m,
             "proceeds",
@@ -203,4 +232,21 @@ fn item(i: &Item, inc: Included, currency: &str) -> Value {
         );
     }
     Value::Object(m)
+}
+
+fn package(p: &Package) -> Value {
+    let mut pm = Map::new();
+    put(&mut pm, "packageReferenceId", p.reference_id.clone());
+    put(&mut pm, "createdTime", timestamp(p.created));
+    put(&mut pm, "packageStatus", json!({ "status": "SHIPPED" }));
+    put(&mut pm, "carrier", p.carrier.clone());
+    put(&mut pm, "shipTime", timestamp(p.ship_time));
+    if let Some(s) = &p.shipping_service {
+        put(&mut pm, "shippingService", s.clone());
+    }
+    put(&mut pm, "trackingNumber", p.tracking_number.clone());
+    let items: Vec<Value> =
+        p.items.iter().map(|(id, q)| json!({ "orderItemId": id, "quantity": q })).collect();
+    put(&mut pm, "packageItems", items);
+    Value::Object(pm)
 }

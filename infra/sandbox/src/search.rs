@@ -4,6 +4,11 @@
 //! returned, so paging is a pure function of the token: an order updated while a client
 //! pages simply leaves this window (its new `lastUpdatedTime` lies after the window's end,
 //! which is at least `window_lag` in the past) and shows up in a later search.
+//!
+//! The token also carries the filter parameters of the request that issued it: Amazon
+//! wants "all other parameters ... provided with the same values that were provided with
+//! the request that generated this token, with the exception of `maxResultsPerPage` and
+//! `includedData`".
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
@@ -12,6 +17,7 @@ use serde_json::{json, Value};
 
 use crate::api::{included, ApiError, ApiResult};
 use crate::codec::{base64_decode, base64_encode, parse_time, timestamp, Params};
+use crate::config::oldest_visible;
 use crate::model::{Order, State, Status};
 use crate::render;
 
@@ -19,6 +25,17 @@ use crate::render;
 /// that forgets to percent-encode them fails here as it would against Amazon.
 const TOKEN_MAGIC: [u8; 3] = [0xfb, 0xff, 0xbf];
 const TOKEN_TTL_HOURS: i64 = 24;
+
+/// The parameters a follow-up page has to repeat unchanged, when the first request had them.
+const FILTER_PARAMS: [&str; 7] = [
+    "createdAfter",
+    "createdBefore",
+    "lastUpdatedAfter",
+    "lastUpdatedBefore",
+    "marketplaceIds",
+    "fulfillmentStatuses",
+    "fulfilledBy",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Mode {
@@ -67,6 +84,8 @@ struct Window {
 struct PageToken {
     s: String,
     w: Window,
+    /// The filter parameters as the issuing request gave them (see [`given_filters`]).
+    g: Vec<(String, String)>,
     /// Sort key (time, orderId) of the last order already returned.
     t: DateTime<Utc>,
     o: String,
@@ -88,10 +107,11 @@ pub(crate) fn search_orders(
                 ApiError::invalid("maxResultsPerPage must be an integer between 1 and 100.")
             })?,
         };
+    let given = given_filters(params)?;
     let (window, cursor) = match params.one("paginationToken") {
         Some(raw) => {
             let token = decode_token(raw, seller_id, now)?;
-            check_repeated_filters(params, &token.w)?;
+            check_repeated_filters(&given, &token.g)?;
             (token.w, Some((token.t, token.o)))
         }
         None => (window_from(st, seller_id, params, now)?, None),
@@ -102,7 +122,7 @@ pub(crate) fn search_orders(
     // otherwise never get anywhere.
     let duplicate = match &cursor {
         Some((_, last_id)) if st.faults.duplicate_page() => {
-            st.seller_order(seller_id, last_id).map(|o| render::order(o, inc, &st.config.currency))
+            st.visible_order(seller_id, last_id, now).map(|o| render::order(o, inc, &st.config.currency, now))
         }
         _ => None,
     };
@@ -116,10 +136,11 @@ pub(crate) fn search_orders(
             let key = mode.key(o);
             o.seller_id == seller_id
                 && window.mk.contains(&o.marketplace_id)
+                && o.created >= oldest_visible(&o.marketplace_id, now)
                 && key >= window.a
                 && key <= window.b
                 && (window.fs.is_empty() || window.fs.iter().any(|s| s == o.status.as_str()))
-                && (window.fb.is_empty() || window.fb.iter().any(|f| f == "MERCHANT"))
+                && (window.fb.is_empty() || window.fb.iter().any(|f| f == o.channel.as_str()))
                 && cursor.as_ref().is_none_or(|(t, id)| (key, o.id.as_str()) > (*t, id.as_str()))
         })
         .collect();
@@ -129,7 +150,7 @@ pub(crate) fn search_orders(
 
     let orders: Vec<Value> = duplicate
         .into_iter()
-        .chain(hits.iter().map(|o| render::order(o, inc, &st.config.currency)))
+        .chain(hits.iter().map(|o| render::order(o, inc, &st.config.currency, now)))
         .collect();
     let mut body = json!({ "orders": orders });
     if let (true, Some(last)) = (more, hits.last()) {
@@ -139,6 +160,7 @@ pub(crate) fn search_orders(
             o: last.id.clone(),
             i: now,
             w: window.clone(),
+            g: given,
         };
         body["pagination"] = json!({ "nextToken": encode_token(&token) });
     }
@@ -206,37 +228,45 @@ fn time_param(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiE
         .transpose()
 }
 
-/// The token implies the original filters; repeating them is fine, changing them is not.
-fn check_repeated_filters(params: &Params, w: &Window) -> Result<(), ApiError> {
-    let mismatch = |name: &str| {
-        ApiError::invalid(format!("{name} does not match the request that issued the paginationToken."))
-    };
-    let (after_name, before_name) = w.m.params();
-    let (other_after, other_before) = w.m.other().params();
-    for name in [other_after, other_before] {
-        if params.has(name) {
-            return Err(mismatch(name));
+/// The filter parameters present in `params`, each with a canonical value (an instant for
+/// times, a sorted set for lists), so that a follow-up request can be compared with the
+/// one that issued its token.
+fn given_filters(params: &Params) -> Result<Vec<(String, String)>, ApiError> {
+    let mut given = Vec::new();
+    for name in FILTER_PARAMS {
+        if !params.has(name) {
+            continue;
         }
+        let value = if name.ends_with("After") || name.ends_with("Before") {
+            time_param(params, name)?.map(timestamp).unwrap_or_default()
+        } else {
+            let mut list = params.list(name).unwrap_or_default();
+            list.sort();
+            list.dedup();
+            list.join(",")
+        };
+        given.push((name.to_string(), value));
     }
-    if time_param(params, after_name)?.is_some_and(|a| a != w.a) {
-        return Err(mismatch(after_name));
-    }
-    if time_param(params, before_name)?.is_some_and(|b| b != w.b) {
-        return Err(mismatch(before_name));
-    }
-    for (name, expected) in
-        [("marketplaceIds", &w.mk), ("fulfillmentStatuses", &w.fs), ("fulfilledBy", &w.fb)]
-    {
-        if let Some(mut given) = params.list(name) {
-            let mut expected = expected.clone();
-            given.sort();
-            given.dedup();
-            expected.sort();
-            expected.dedup();
-            if given != expected {
-                return Err(mismatch(name));
-            }
-        }
+    Ok(given)
+}
+
+/// A follow-up page needs exactly the filter parameters of the request that issued its
+/// token, with the same values.
+fn check_repeated_filters(given: &[(String, String)], issued: &[(String, String)]) -> Result<(), ApiError> {
+    let value =
+        |list: &[(String, String)], name: &str| list.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    for name in FILTER_PARAMS {
+        let problem = match (value(issued, name), value(given, name)) {
+            (Some(_), None) => "is missing",
+            (None, Some(_)) => "was not part of the request that issued the paginationToken",
+            (Some(a), Some(b)) if a != b => "does not match the request that issued the paginationToken",
+            _ => continue,
+        };
+        return Err(ApiError::invalid(format!(
+            "{name} {problem}: a request with a paginationToken must repeat every other parameter \
+             of the request that issued it with the same value (except maxResultsPerPage and \
+             includedData)."
+        )));
     }
     Ok(())
 }
@@ -259,4 +289,26 @@ fn decode_token(raw: &str, seller_id: &str, now: DateTime<Utc>) -> Result<PageTo
         return Err(ApiError::invalid("The paginationToken has expired."));
     }
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        parse_time(s).unwrap()
+    }
+
+    #[test]
+    fn pagination_tokens_expire_after_24_hours_and_belong_to_one_seller() {
+        let issued = at("2026-01-10T00:00:00Z");
+        let window = Window { m: Mode::Updated, a: issued, b: issued, mk: vec![], fs: vec![], fb: vec![] };
+        let token =
+            PageToken { s: "S1".into(), w: window, g: vec![], t: issued, o: "302-1".into(), i: issued };
+        let raw = encode_token(&token);
+        assert!(decode_token(&raw, "S1", at("2026-01-10T23:59:59Z")).is_ok());
+        let expired = decode_token(&raw, "S1", at("2026-01-11T00:00:01Z")).unwrap_err();
+        assert!(expired.message.contains("expired"), "{}", expired.message);
+        assert!(decode_token(&raw, "S2", issued).is_err());
+    }
 }

@@ -7,44 +7,14 @@ mod common;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::{lagless, package, Harness, LONG_AGO};
+use common::{lagless, package, Harness, Raw, LONG_AGO};
 use orderbridge_sandbox::{
     EndpointFaults, FaultConfig, GeneratorConfig, NewItem, NewOrder, Sandbox, SandboxConfig,
 };
-use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::Value;
 
 const MARKETPLACE: &str = "A1PA6795UKMFR9";
-
-/// A response read to the end, whatever its body.
-struct Raw {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Raw {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn json(&self) -> Result<Value, serde_json::Error> {
-        serde_json::from_slice(&self.body)
-    }
-
-    fn error_code(&self) -> String {
-        self.json().ok().and_then(|v| v["errors"][0]["code"].as_str().map(str::to_string)).unwrap_or_default()
-    }
-}
-
-async fn send(request: RequestBuilder) -> Result<Raw, reqwest::Error> {
-    let response = request.send().await?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.bytes().await?.to_vec();
-    Ok(Raw { status, headers, body })
-}
 
 fn search(h: &Harness, client: &reqwest::Client, token: &str, query: &[(&str, &str)]) -> RequestBuilder {
     client
@@ -116,7 +86,7 @@ async fn throttle_answers_429_with_retry_after_and_rate_limit_headers_without_pr
     let token = h.token().await;
     h.sandbox.set_faults(only(|c, f| c.search_orders = f, kind(|f| f.throttle_percent = 100)));
     for _ in 0..3 {
-        let r = send(search(&h, &h.http, &token, &all_orders())).await.unwrap();
+        let r = h.send(search(&h, &h.http, &token, &all_orders())).await.unwrap();
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(r.header("retry-after"), Some("1"));
         assert_eq!(r.header("x-amzn-ratelimit-limit"), Some("0.0056"));
@@ -124,16 +94,16 @@ async fn throttle_answers_429_with_retry_after_and_rate_limit_headers_without_pr
         assert_eq!(r.error_code(), "QuotaExceeded");
     }
     // Other endpoints are untouched.
-    assert_eq!(send(get_order(&h, &token, &id)).await.unwrap().status, StatusCode::OK);
+    assert_eq!(h.send(get_order(&h, &token, &id)).await.unwrap().status, StatusCode::OK);
 
     h.sandbox.set_faults(only(|c, f| c.confirm_shipment = f, kind(|f| f.throttle_percent = 100)));
-    let r = send(confirm(&h, &token, &id, &package("1", &[(&item, 1)]))).await.unwrap();
+    let r = h.send(confirm(&h, &token, &id, &package("1", &[(&item, 1)]))).await.unwrap();
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.header("x-amzn-ratelimit-limit"), Some("2.0"));
     assert!(h.sandbox.confirmations().is_empty(), "a throttled confirmation must not be recorded");
 
     h.sandbox.set_faults(only(|c, f| c.token = f, kind(|f| f.throttle_percent = 100)));
-    let r = send(token_request(&h)).await.unwrap();
+    let r = h.send(token_request(&h)).await.unwrap();
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.header("retry-after"), Some("1"));
     assert_eq!(r.error_code(), "QuotaExceeded");
@@ -153,7 +123,7 @@ async fn server_errors_are_500_or_503_internal_failure_without_processing() {
     h.sandbox.set_faults(only(|c, f| c.get_order = f, kind(|f| f.server_error_percent = 100)));
     let mut statuses = HashSet::new();
     for _ in 0..16 {
-        let r = send(get_order(&h, &token, &id)).await.unwrap();
+        let r = h.send(get_order(&h, &token, &id)).await.unwrap();
         assert_eq!(r.error_code(), "InternalFailure", "{}", r.status);
         assert!(r.header("x-amzn-requestid").is_some());
         statuses.insert(r.status);
@@ -161,7 +131,7 @@ async fn server_errors_are_500_or_503_internal_failure_without_processing() {
     assert_eq!(statuses, HashSet::from([StatusCode::INTERNAL_SERVER_ERROR, StatusCode::SERVICE_UNAVAILABLE]));
 
     h.sandbox.set_faults(only(|c, f| c.confirm_shipment = f, kind(|f| f.server_error_percent = 100)));
-    let r = send(confirm(&h, &token, &id, &package("1", &[(&item, 1)]))).await.unwrap();
+    let r = h.send(confirm(&h, &token, &id, &package("1", &[(&item, 1)]))).await.unwrap();
     assert!(r.status.is_server_error());
     assert!(h.sandbox.confirmations().is_empty());
     assert_eq!(h.sandbox.order_status(&id).as_deref(), Some("UNSHIPPED"));
@@ -178,16 +148,16 @@ async fn reset_drops_the_connection_without_any_response() {
     let token = h.token().await;
     h.sandbox.set_faults(only(|c, f| c.get_order = f, kind(|f| f.reset_percent = 100)));
     for _ in 0..3 {
-        let err = send(get_order(&h, &token, &id)).await.err().expect("a reset is a transport error");
+        let err = h.send(get_order(&h, &token, &id)).await.err().expect("a reset is a transport error");
         assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
     }
     h.sandbox.set_faults(only(|c, f| c.token = f, kind(|f| f.reset_percent = 100)));
-    assert!(send(token_request(&h)).await.is_err());
+    assert!(h.send(token_request(&h)).await.is_err());
     assert_eq!(h.sandbox.fault_counts(), counts(&[("getOrder/reset", 3), ("token/reset", 1)]));
 
     // The same client (and its pool) works again once faults are off.
     h.sandbox.set_faults(FaultConfig::none());
-    assert_eq!(send(get_order(&h, &token, &id)).await.unwrap().status, StatusCode::OK);
+    assert_eq!(h.send(get_order(&h, &token, &id)).await.unwrap().status, StatusCode::OK);
     assert_eq!(h.sandbox.request_count("getOrder"), 4);
 }
 
@@ -198,11 +168,11 @@ async fn slow_responses_arrive_late_and_time_out_impatient_clients() {
     let token = h.token().await;
     h.sandbox.set_faults(only(|c, f| c.search_orders = f, kind(|f| f.slow_percent = 100)));
     let impatient = reqwest::Client::builder().timeout(Duration::from_millis(100)).build().unwrap();
-    let err = send(search(&h, &impatient, &token, &all_orders())).await.err().expect("timeout");
+    let err = h.send(search(&h, &impatient, &token, &all_orders())).await.err().expect("timeout");
     assert!(err.is_timeout(), "{err:?}");
 
     let started = Instant::now();
-    let r = send(search(&h, &h.http, &token, &all_orders())).await.unwrap();
+    let r = h.send(search(&h, &h.http, &token, &all_orders())).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json().unwrap()["orders"].as_array().unwrap().len(), 1);
@@ -215,13 +185,13 @@ async fn truncated_bodies_are_the_first_half_of_the_real_json() {
     let (id, _) = order(&h);
     let token = h.token().await;
     h.sandbox.set_faults(only(|c, f| c.get_order = f, kind(|f| f.truncated_percent = 100)));
-    let cut = send(get_order(&h, &token, &id)).await.unwrap();
+    let cut = h.send(get_order(&h, &token, &id)).await.unwrap();
     assert_eq!(cut.status, StatusCode::OK);
     assert!(cut.header("content-type").unwrap().starts_with("application/json"));
     assert!(cut.json().is_err(), "{}", String::from_utf8_lossy(&cut.body));
 
     h.sandbox.set_faults(FaultConfig::none());
-    let full = send(get_order(&h, &token, &id)).await.unwrap();
+    let full = h.send(get_order(&h, &token, &id)).await.unwrap();
     assert!(full.json().is_ok());
     assert!(full.body.starts_with(&cut.body));
     assert!(cut.body.len() <= full.body.len() / 2 && cut.body.len() + 4 >= full.body.len() / 2);
@@ -234,14 +204,14 @@ async fn garbage_bodies_are_not_json_at_all() {
     let token = h.token().await;
     h.sandbox.set_faults(only(|c, f| c.search_orders = f, kind(|f| f.garbage_percent = 100)));
     for _ in 0..6 {
-        let r = send(search(&h, &h.http, &token, &all_orders())).await.unwrap();
+        let r = h.send(search(&h, &h.http, &token, &all_orders())).await.unwrap();
         assert_eq!(r.status, StatusCode::OK);
         assert!(!r.header("content-type").unwrap().contains("json"));
         assert!(r.json().is_err());
         assert!(r.header("x-amzn-requestid").is_some());
     }
     h.sandbox.set_faults(only(|c, f| c.token = f, kind(|f| f.garbage_percent = 100)));
-    let r = send(token_request(&h)).await.unwrap();
+    let r = h.send(token_request(&h)).await.unwrap();
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.json().is_err());
 }
@@ -259,7 +229,7 @@ async fn confirm_shipment_reset_after_recording_then_an_identical_retry_is_a_dup
     loop {
         attempts += 1;
         assert!(attempts <= 20, "no reset after recording in 20 attempts");
-        assert!(send(confirm(&h, &token, &id, &body)).await.is_err());
+        assert!(h.send(confirm(&h, &token, &id, &body)).await.is_err());
         let after = h.sandbox.fault_counts().get("confirmShipment/reset_after_record").copied();
         if after == Some(1) {
             break;
@@ -272,7 +242,7 @@ async fn confirm_shipment_reset_after_recording_then_an_identical_retry_is_a_dup
 
     // The client retries the same package; idempotency answers 204.
     h.sandbox.set_faults(FaultConfig::none());
-    let retry = send(confirm(&h, &token, &id, &body)).await.unwrap();
+    let retry = h.send(confirm(&h, &token, &id, &body)).await.unwrap();
     assert_eq!(retry.status, StatusCode::NO_CONTENT);
     assert_eq!(h.sandbox.confirmations().len(), 1);
     assert_eq!(h.sandbox.duplicate_confirmations(), 1);
@@ -291,7 +261,7 @@ async fn slow_truncated_and_garbage_confirmations_are_still_recorded() {
     for (n, (name, set)) in cases.into_iter().enumerate() {
         let (id, item) = order(&h);
         h.sandbox.set_faults(only(|c, f| c.confirm_shipment = f, kind(set)));
-        let r = send(confirm(&h, &token, &id, &package("1", &[(&item, 2)]))).await.unwrap();
+        let r = h.send(confirm(&h, &token, &id, &package("1", &[(&item, 2)]))).await.unwrap();
         assert_eq!(h.sandbox.confirmations().len(), n + 1, "{name}");
         if name == "slow" {
             assert_eq!(r.status, StatusCode::NO_CONTENT);
@@ -339,7 +309,7 @@ async fn malformed_orders_are_served_broken_and_listed_as_rejectable() {
     let token = h.token().await;
     let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
     for id in &ids {
-        let r = send(get_order(&h, &token, id)).await.unwrap();
+        let r = h.send(get_order(&h, &token, id)).await.unwrap();
         assert_eq!(r.status, StatusCode::OK);
         let order = r.json().unwrap()["order"].take();
         assert_eq!(order["orderId"], id.as_str(), "orderId is kept so the rejection can be recorded");
@@ -355,10 +325,10 @@ async fn malformed_orders_are_served_broken_and_listed_as_rejectable() {
     assert_eq!(h.sandbox.fault_counts(), by_kind);
 
     // searchOrders serves them broken the same way.
-    let r =
-        send(search(&h, &h.http, &token, &[("lastUpdatedAfter", LONG_AGO), ("includedData", "PROCEEDS")]))
-            .await
-            .unwrap();
+    let r = h
+        .send(search(&h, &h.http, &token, &[("lastUpdatedAfter", LONG_AGO), ("includedData", "PROCEEDS")]))
+        .await
+        .unwrap();
     let orders = r.json().unwrap()["orders"].take();
     let broken: HashSet<&str> = orders
         .as_array()
@@ -436,7 +406,7 @@ async fn follow_up_pages_repeat_the_previous_pages_last_order() {
             query.push(("paginationToken", t.clone()));
         }
         let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut body = send(search(&h, &h.http, &token, &query)).await.unwrap().json().unwrap();
+        let mut body = h.send(search(&h, &h.http, &token, &query)).await.unwrap().json().unwrap();
         let page = body["orders"].take().as_array().unwrap().clone();
         assert!(page.len() <= 2);
         pages.push(page);
@@ -465,17 +435,17 @@ async fn expired_token_fault_answers_403_and_the_token_stays_expired() {
     let (id, _) = order(&h);
     let token = h.token().await;
     h.sandbox.set_faults(FaultConfig { seed: 4, expire_token_percent: 100, ..FaultConfig::none() });
-    let r = send(get_order(&h, &token, &id)).await.unwrap();
+    let r = h.send(get_order(&h, &token, &id)).await.unwrap();
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.error_code(), "Unauthorized");
     assert!(r.json().unwrap()["errors"][0]["details"].as_str().unwrap().contains("expired"));
     // A forged token is still refused as invalid, not counted as an injected expiry.
-    assert_eq!(send(get_order(&h, "Atza|forged", &id)).await.unwrap().status, StatusCode::FORBIDDEN);
+    assert_eq!(h.send(get_order(&h, "Atza|forged", &id)).await.unwrap().status, StatusCode::FORBIDDEN);
 
     h.sandbox.set_faults(FaultConfig::none());
-    assert_eq!(send(get_order(&h, &token, &id)).await.unwrap().status, StatusCode::FORBIDDEN);
+    assert_eq!(h.send(get_order(&h, &token, &id)).await.unwrap().status, StatusCode::FORBIDDEN);
     let fresh = h.token().await;
-    assert_eq!(send(get_order(&h, &fresh, &id)).await.unwrap().status, StatusCode::OK);
+    assert_eq!(h.send(get_order(&h, &fresh, &id)).await.unwrap().status, StatusCode::OK);
     assert_eq!(h.sandbox.fault_counts(), counts(&[("getOrder/expired_token", 1)]));
 }
 
@@ -498,7 +468,7 @@ async fn scripted_run(faults: FaultConfig) -> (Vec<String>, BTreeMap<String, u64
     };
     for call in 0..60 {
         let Some(t) = token.clone() else {
-            let r = send(token_request(&h)).await;
+            let r = h.send(token_request(&h)).await;
             seen.push(format!("token: {}", observe(&r)));
             token = r
                 .ok()
@@ -508,11 +478,11 @@ async fn scripted_run(faults: FaultConfig) -> (Vec<String>, BTreeMap<String, u64
         };
         let r = match call % 3 {
             0 => {
-                send(search(&h, &h.http, &t, &[("lastUpdatedAfter", LONG_AGO), ("maxResultsPerPage", "2")]))
+                h.send(search(&h, &h.http, &t, &[("lastUpdatedAfter", LONG_AGO), ("maxResultsPerPage", "2")]))
                     .await
             }
-            1 => send(get_order(&h, &t, &id)).await,
-            _ => send(confirm(&h, &t, &id, &package("1", &[(&item, 1)]))).await,
+            1 => h.send(get_order(&h, &t, &id)).await,
+            _ => h.send(confirm(&h, &t, &id, &package("1", &[(&item, 1)]))).await,
         };
         let observed = observe(&r);
         if observed.starts_with("403") {
@@ -558,7 +528,7 @@ async fn set_faults_none_turns_everything_off() {
     all.expire_token_percent = 100;
     h.sandbox.set_faults(all);
     // Throttling comes first, so at 100 % every call is throttled.
-    let r = send(get_order(&h, &token, &id)).await.unwrap();
+    let r = h.send(get_order(&h, &token, &id)).await.unwrap();
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     let malformed = h.sandbox.create_order("SANDBOXSELLER1", NewOrder::released(vec![]));
     assert_eq!(h.sandbox.rejectable_order_ids(), vec![malformed.clone()]);
@@ -567,7 +537,7 @@ async fn set_faults_none_turns_everything_off() {
     let before = h.sandbox.fault_counts();
     let token = h.token().await;
     for _ in 0..5 {
-        let r = send(get_order(&h, &token, &id)).await.unwrap();
+        let r = h.send(get_order(&h, &token, &id)).await.unwrap();
         assert_eq!(r.status, StatusCode::OK);
         assert!(r.json().is_ok());
     }
@@ -580,7 +550,7 @@ async fn set_faults_none_turns_everything_off() {
             query.push(("paginationToken", t.clone()));
         }
         let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let r = send(search(&h, &h.http, &token, &query)).await.unwrap();
+        let r = h.send(search(&h, &h.http, &token, &query)).await.unwrap();
         assert_eq!(r.status, StatusCode::OK);
         let body = r.json().unwrap();
         seen.extend(
@@ -592,7 +562,7 @@ async fn set_faults_none_turns_everything_off() {
         }
     }
     assert_eq!(seen.len(), 5, "no duplicates");
-    let r = send(confirm(&h, &token, &id, &package("1", &[(&item, 2)]))).await.unwrap();
+    let r = h.send(confirm(&h, &token, &id, &package("1", &[(&item, 2)]))).await.unwrap();
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert!(h.sandbox.create_order("SANDBOXSELLER1", NewOrder::released(vec![])).len() > 1);
     assert_eq!(h.sandbox.rejectable_order_ids(), vec![malformed], "only the one made while faults were on");

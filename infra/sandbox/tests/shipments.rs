@@ -3,14 +3,15 @@
 mod common;
 
 use common::{lagless, package, Harness};
-use orderbridge_sandbox::{NewItem, NewOrder};
+use orderbridge_sandbox::schema::AmazonModel;
+use orderbridge_sandbox::{NewItem, NewOrder, SandboxConfig};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// An UNSHIPPED order with two items (2 x A, 1 x B); returns (order id, item ids).
 fn two_item_order(h: &Harness, pending: bool) -> (String, Vec<String>) {
     let items = vec![NewItem::new("A", 2, 1000), NewItem::new("B", 1, 500)];
-    let order = NewOrder { pending, items };
+    let order = if pending { NewOrder::pending(items) } else { NewOrder::released(items) };
     let id = h.sandbox.create_order("SANDBOXSELLER1", order);
     let json = h.sandbox.order_json(&id).unwrap();
     let item_ids = json["orderItems"]
@@ -156,6 +157,34 @@ async fn invalid_shipment_confirmations_are_rejected_as_invalid_input() {
     let mut v = valid.clone();
     v["packageDetail"]["orderItems"] = serde_json::json!([]);
     cases.push(("no items", v));
+    for field in ["packageReferenceId", "carrierCode", "shipDate", "orderItems"] {
+        let mut v = valid.clone();
+        v["packageDetail"].as_object_mut().unwrap().remove(field);
+        cases.push((field, v));
+    }
+    for field in ["orderItemId", "quantity"] {
+        let mut v = valid.clone();
+        v["packageDetail"]["orderItems"][0].as_object_mut().unwrap().remove(field);
+        cases.push((field, v));
+    }
+    let mut v = valid.clone();
+    v.as_object_mut().unwrap().remove("packageDetail");
+    cases.push(("missing packageDetail", v));
+    let mut v = valid.clone();
+    v["packageDetail"]["orderItems"][0]["quantity"] = "1".into();
+    cases.push(("quantity as string", v));
+    let mut v = valid.clone();
+    v["packageDetail"]["orderItems"][0]["transparencyCodes"] = "AZ123".into();
+    cases.push(("transparency codes not a list", v));
+    let mut v = valid.clone();
+    v["packageDetail"]["packageReferenceId"] = "0".into();
+    cases.push(("reference not positive", v));
+    let mut v = valid.clone();
+    v["marketplaceId"] = "A1F83G8C2ARO7P".into();
+    cases.push(("marketplace of another order", v));
+    let mut v = valid.clone();
+    v["codCollectionMethod"] = "Cash".into();
+    cases.push(("codCollectionMethod outside the enum", v));
     for (case, body) in cases {
         let r = h.confirm(&token, &id, &body).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{case}: {}", r.body);
@@ -175,4 +204,55 @@ async fn confirm_shipment_requires_a_valid_access_token() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.error_code(), "Unauthorized");
     assert!(h.sandbox.confirmations().is_empty());
+}
+
+#[tokio::test]
+async fn cod_collection_method_is_only_accepted_in_the_jp_marketplace() {
+    let de = Harness::new(lagless()).await;
+    let (id, items) = two_item_order(&de, false);
+    let token = de.token().await;
+    let mut body = package("1", &[(&items[0], 1)]);
+    body["codCollectionMethod"] = "DirectPayment".into();
+    let r = de.confirm(&token, &id, &body).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error_message().contains("JP"), "{}", r.body);
+
+    let jp = Harness::new(SandboxConfig {
+        marketplace_id: "A1VC38T7YXB528".to_string(),
+        currency: "JPY".to_string(),
+        ..lagless()
+    })
+    .await;
+    let (id, items) = two_item_order(&jp, false);
+    let token = jp.token().await;
+    body["marketplaceId"] = "A1VC38T7YXB528".into();
+    body["packageDetail"]["orderItems"][0]["orderItemId"] = items[0].clone().into();
+    let r = jp.confirm(&token, &id, &body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+}
+
+#[tokio::test]
+async fn accepted_request_bodies_are_kept_as_sent_and_match_amazons_model() {
+    let h = Harness::new(lagless()).await;
+    let (id, items) = two_item_order(&h, false);
+    let token = h.token().await;
+    let mut first = package("1", &[(&items[0], 2)]);
+    first["packageDetail"]["shipFromSupplySourceId"] = "057d3fcc-b750-419f-bbcd-4d340c60c430".into();
+    first["packageDetail"]["orderItems"][0]["transparencyCodes"] = json!(["AZ1234567890"]);
+    let refused = package("2", &[(&items[1], 5)]);
+    let second = package("2", &[(&items[1], 1)]);
+    for (body, status) in [
+        (&first, StatusCode::NO_CONTENT),
+        (&first, StatusCode::NO_CONTENT),
+        (&refused, StatusCode::BAD_REQUEST),
+        (&second, StatusCode::NO_CONTENT),
+    ] {
+        assert_eq!(h.confirm(&token, &id, body).await.status, status);
+    }
+    let bodies = h.sandbox.confirmation_request_bodies();
+    assert_eq!(bodies, vec![first.clone(), first, second], "every 204 in arrival order, repeats too");
+    assert_eq!(h.sandbox.confirmations().len(), 2);
+    for body in &bodies {
+        AmazonModel::orders_v0().validate_strict("ConfirmShipmentRequest", body).unwrap();
+    }
 }

@@ -24,10 +24,14 @@ fn orders_and_buyers_are_deterministic_from_the_seed() {
     assert_eq!(a.order_ids(), b.order_ids());
     assert_ne!(a.order_ids(), c.order_ids());
     assert_eq!(a.buyer_field_values(), b.buyer_field_values());
+    // Timestamps (and the shipping windows counted from creation) follow the wall clock.
     let strip_times = |s: &Sandbox, id: &str| {
         let mut v = s.order_json(id).unwrap();
         v.as_object_mut().unwrap().remove("createdTime");
         v.as_object_mut().unwrap().remove("lastUpdatedTime");
+        let fulfillment = v["fulfillment"].as_object_mut().unwrap();
+        fulfillment.remove("shipByWindow");
+        fulfillment.remove("deliverByWindow");
         v
     };
     let id = &a.order_ids()[0];
@@ -152,6 +156,15 @@ async fn control_endpoints_drive_the_sandbox() {
     let list = h.get("/_sandbox/orders", None, &[]).await;
     assert_eq!(list.body[0]["orderId"], id.as_str());
     assert!(list.body[0].get("buyer").is_none());
+
+    let preorder = h.post("/_sandbox/orders", Some(&json!({"preorder": true}))).await;
+    let preorder = preorder.body["orderId"].as_str().unwrap().to_string();
+    assert_eq!(h.sandbox.order_status(&preorder).as_deref(), Some("PENDING_AVAILABILITY"));
+    let authorizing = h.post(&format!("/_sandbox/orders/{preorder}/authorize"), None).await;
+    assert_eq!(authorizing.status, StatusCode::OK);
+    assert_eq!(authorizing.body["fulfillmentStatus"], "PENDING");
+    let again = h.post(&format!("/_sandbox/orders/{preorder}/authorize"), None).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
 
     let cancelled = h.post(&format!("/_sandbox/orders/{id}/cancel"), None).await;
     assert_eq!(cancelled.body["fulfillmentStatus"], "CANCELLED");

@@ -3,6 +3,7 @@
 
 pub mod dynamodb;
 pub mod local;
+pub mod redact;
 pub mod secrets;
 pub mod sp_api;
 pub mod sqs;

@@ -5,12 +5,13 @@
 //!      │                    │   └──────────────confirm all─────────────────────────────▶ Shipped
 //!      └──cancel──▶ Cancelled ◀──cancel──┘
 //! ```
-//! A Pending order has no payment and no customer by construction; every transition is a method
-//! that returns `Result` and leaves the order untouched when it refuses.
+//! A Pending order has no payment and no customer, and may have no prices, by construction; a
+//! Deliverable one has all three. Every transition is a method that returns `Result` and leaves
+//! the order untouched when it refuses.
 
 use super::{
     AccountId, Currency, Customer, Marketplace, MarketplaceOrderId, Money, OrderItemId, OrderKey, Package,
-    PackageId, ShipmentRequest,
+    PackageId, Prices, ShipmentRequest,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -63,37 +64,67 @@ pub struct Payment {
     pub paid_at: DateTime<Utc>,
 }
 
+/// What the marketplace hands over when it releases an order: its prices, the payment and the
+/// buyer with the shipping address. An order ships only with all three.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub prices: Prices,
+    pub payment: Payment,
+    pub customer: Customer,
+}
+
+/// The order's status with the data that status guarantees. A Pending order has no payment and
+/// no customer, and may have no prices yet (Amazon sends none before payment); every later
+/// status but Cancelled carries the whole [`Release`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status")]
 pub enum OrderState {
-    Pending,
-    Deliverable { payment: Payment, customer: Customer },
-    PartiallyShipped { payment: Payment, customer: Customer },
-    Shipped { payment: Payment, customer: Customer },
-    Cancelled { payment: Option<Payment>, customer: Option<Customer> },
+    Pending {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prices: Option<Prices>,
+    },
+    Deliverable(Release),
+    PartiallyShipped(Release),
+    Shipped(Release),
+    Cancelled {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prices: Option<Prices>,
+        payment: Option<Payment>,
+        customer: Option<Customer>,
+    },
 }
 
 impl OrderState {
     pub fn status(&self) -> OrderStatus {
         match self {
-            OrderState::Pending => OrderStatus::Pending,
-            OrderState::Deliverable { .. } => OrderStatus::Deliverable,
-            OrderState::PartiallyShipped { .. } => OrderStatus::PartiallyShipped,
-            OrderState::Shipped { .. } => OrderStatus::Shipped,
+            OrderState::Pending { .. } => OrderStatus::Pending,
+            OrderState::Deliverable(_) => OrderStatus::Deliverable,
+            OrderState::PartiallyShipped(_) => OrderStatus::PartiallyShipped,
+            OrderState::Shipped(_) => OrderStatus::Shipped,
             OrderState::Cancelled { .. } => OrderStatus::Cancelled,
+        }
+    }
+
+    fn release(&self) -> Option<&Release> {
+        match self {
+            OrderState::Deliverable(r) | OrderState::PartiallyShipped(r) | OrderState::Shipped(r) => Some(r),
+            OrderState::Pending { .. } | OrderState::Cancelled { .. } => None,
         }
     }
 }
 
 /// One line of an order: an item and how many of it were ordered, recorded as shipped by the
-/// merchant, and confirmed as shipped to the marketplace.
+/// merchant, and confirmed as shipped to the marketplace. Prices live in [`Prices`], since a
+/// Pending order may not have them yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     pub item_id: OrderItemId,
     pub sku: Option<String>,
     pub title: Option<String>,
+    /// The marketplace's product id (Amazon: the ASIN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace_product_id: Option<String>,
     pub quantity: u32,
-    pub unit_price: Option<Money>,
     #[serde(default)]
     pub quantity_recorded: u32,
     #[serde(default)]
@@ -105,10 +136,18 @@ impl OrderLine {
         item_id: OrderItemId,
         sku: Option<String>,
         title: Option<String>,
+        marketplace_product_id: Option<String>,
         quantity: u32,
-        unit_price: Option<Money>,
     ) -> Self {
-        Self { item_id, sku, title, quantity, unit_price, quantity_recorded: 0, quantity_confirmed: 0 }
+        Self {
+            item_id,
+            sku,
+            title,
+            marketplace_product_id,
+            quantity,
+            quantity_recorded: 0,
+            quantity_confirmed: 0,
+        }
     }
 
     fn unrecorded(&self) -> u32 {
@@ -126,8 +165,11 @@ pub struct MarketplaceOrder {
     pub updated_at: DateTime<Utc>,
     pub state: MarketplaceOrderState,
     pub lines: Vec<OrderLine>,
-    pub currency: Currency,
-    pub total: Option<Money>,
+    /// The prices' currency, or before there are prices the sales channel's default currency
+    /// when the adapter knows it. Never an amount.
+    pub currency: Option<Currency>,
+    /// None until the marketplace sends prices (Amazon: once the payment is released).
+    pub prices: Option<Prices>,
     /// What the buyer paid, once the marketplace released the payment.
     pub paid_amount: Option<Money>,
     pub customer: Option<Customer>,
@@ -155,14 +197,17 @@ impl MarketplaceOrderState {
 }
 
 impl MarketplaceOrder {
-    /// Payment and customer, when the marketplace has released the order and sent both.
-    pub fn release_data(&self) -> Option<(Payment, Customer)> {
+    /// Prices, payment and customer, when the marketplace has released the order and sent all
+    /// of them. The payment is what the buyer paid, or the order's total when the marketplace
+    /// doesn't itemise payments.
+    pub fn release(&self) -> Option<Release> {
         if !self.state.is_released() {
             return None;
         }
-        let amount = self.paid_amount.or(self.total)?;
+        let prices = self.prices.clone()?;
         let customer = self.customer.clone()?;
-        Some((Payment { amount, paid_at: self.updated_at }, customer))
+        let amount = self.paid_amount.unwrap_or(prices.total);
+        Some(Release { prices, payment: Payment { amount, paid_at: self.updated_at }, customer })
     }
 }
 
@@ -178,6 +223,34 @@ pub enum TransitionError {
     EmptyPackage { order: OrderKey },
     #[error("order {order}: package {package} does not belong to this order")]
     ForeignPackage { order: OrderKey, package: PackageId },
+    #[error("order {order}: the release's prices don't fit the order: {reason}")]
+    PricesDontFit { order: OrderKey, reason: String },
+}
+
+/// Something that happened to an order, kept in its history for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum OrderEvent {
+    Imported {
+        status: OrderStatus,
+    },
+    Released,
+    Cancelled,
+    PackageRecorded {
+        package: u32,
+    },
+    PackageConfirmed {
+        package: u32,
+    },
+    /// Buyer name, e-mail, address and phone removed after the retention period.
+    BuyerDataErased,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub event: OrderEvent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,13 +261,15 @@ pub struct SalesOrder {
     /// The marketplace's last-change time of the data we hold; older data never overwrites newer.
     pub marketplace_updated_at: DateTime<Utc>,
     pub imported_at: DateTime<Utc>,
-    pub currency: Currency,
-    pub total: Option<Money>,
+    /// The prices' currency once known; before that the sales channel's default, if known.
+    pub currency: Option<Currency>,
     pub lines: Vec<OrderLine>,
     pub state: OrderState,
     /// Packages recorded so far; the next package is numbered one higher.
     #[serde(default)]
     pub packages_recorded: u32,
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
     /// Optimistic-concurrency version, owned by the order store.
     #[serde(default)]
     pub version: u64,
@@ -202,9 +277,9 @@ pub struct SalesOrder {
 
 impl SalesOrder {
     /// A new sales order from a marketplace order seen for the first time. A released order that
-    /// arrives with payment and customer is Deliverable at once; one that is released but lacks
-    /// them is stored Pending so the status check fetches them. Any customer or payment data the
-    /// marketplace sent with a pending order is dropped here.
+    /// arrives with prices, payment and customer is Deliverable at once; one that is released
+    /// but lacks any of them is stored Pending so the status check fetches them. Customer and
+    /// payment data the marketplace sent with a pending order are dropped here.
     pub fn from_marketplace(
         marketplace: Marketplace,
         account_id: AccountId,
@@ -212,23 +287,26 @@ impl SalesOrder {
         now: DateTime<Utc>,
     ) -> Self {
         let state = match order.state {
-            MarketplaceOrderState::Cancelled => OrderState::Cancelled { payment: None, customer: None },
-            _ => match order.release_data() {
-                Some((payment, customer)) => OrderState::Deliverable { payment, customer },
-                None => OrderState::Pending,
+            MarketplaceOrderState::Cancelled => {
+                OrderState::Cancelled { prices: order.prices.clone(), payment: None, customer: None }
+            }
+            _ => match order.release() {
+                Some(release) => OrderState::Deliverable(release),
+                None => OrderState::Pending { prices: order.prices.clone() },
             },
         };
+        let status = state.status();
         Self {
             key: OrderKey::new(marketplace, account_id, order.id.clone()),
             sales_channel: order.sales_channel.clone(),
             created_at: order.created_at,
             marketplace_updated_at: order.updated_at,
             imported_at: now,
-            currency: order.currency,
-            total: order.total,
+            currency: order.prices.as_ref().map(Prices::currency).or(order.currency),
             lines: order.lines.clone(),
             state,
             packages_recorded: 0,
+            history: vec![HistoryEntry { at: now, event: OrderEvent::Imported { status } }],
             version: 0,
         }
     }
@@ -239,21 +317,23 @@ impl SalesOrder {
 
     pub fn customer(&self) -> Option<&Customer> {
         match &self.state {
-            OrderState::Pending => None,
-            OrderState::Deliverable { customer, .. }
-            | OrderState::PartiallyShipped { customer, .. }
-            | OrderState::Shipped { customer, .. } => Some(customer),
             OrderState::Cancelled { customer, .. } => customer.as_ref(),
+            state => state.release().map(|r| &r.customer),
         }
     }
 
     pub fn payment(&self) -> Option<&Payment> {
         match &self.state {
-            OrderState::Pending => None,
-            OrderState::Deliverable { payment, .. }
-            | OrderState::PartiallyShipped { payment, .. }
-            | OrderState::Shipped { payment, .. } => Some(payment),
             OrderState::Cancelled { payment, .. } => payment.as_ref(),
+            state => state.release().map(|r| &r.payment),
+        }
+    }
+
+    /// None only for a Pending or Cancelled order the marketplace sent no prices for.
+    pub fn prices(&self) -> Option<&Prices> {
+        match &self.state {
+            OrderState::Pending { prices } | OrderState::Cancelled { prices, .. } => prices.as_ref(),
+            state => state.release().map(|r| &r.prices),
         }
     }
 
@@ -261,31 +341,40 @@ impl SalesOrder {
         TransitionError::NotAllowed { order: self.key.clone(), from: self.status(), action }
     }
 
-    /// Pending → Deliverable, once the marketplace released the payment.
-    pub fn release(&mut self, payment: Payment, customer: Customer) -> Result<(), TransitionError> {
-        match self.state {
-            OrderState::Pending => {
-                self.state = OrderState::Deliverable { payment, customer };
-                Ok(())
-            }
-            _ => Err(self.refuse("release payment")),
+    fn note(&mut self, at: DateTime<Utc>, event: OrderEvent) {
+        self.history.push(HistoryEntry { at, event });
+    }
+
+    /// Pending → Deliverable, once the marketplace released the payment with prices and buyer.
+    pub fn release(&mut self, release: Release, at: DateTime<Utc>) -> Result<(), TransitionError> {
+        if !matches!(self.state, OrderState::Pending { .. }) {
+            return Err(self.refuse("release payment"));
         }
+        // Prices that name other lines than the order's would ship or bill the wrong goods.
+        Prices::new(&self.lines, release.prices.total, release.prices.unit_prices.clone())
+            .map_err(|e| TransitionError::PricesDontFit { order: self.key.clone(), reason: e.to_string() })?;
+        self.currency = Some(release.prices.currency());
+        self.state = OrderState::Deliverable(release);
+        self.note(at, OrderEvent::Released);
+        Ok(())
     }
 
     /// Pending or Deliverable → Cancelled. Once goods have been confirmed as shipped, the
     /// marketplace handles returns instead.
-    pub fn cancel(&mut self) -> Result<(), TransitionError> {
-        let state = std::mem::replace(&mut self.state, OrderState::Pending);
-        self.state = match state {
-            OrderState::Pending => OrderState::Cancelled { payment: None, customer: None },
-            OrderState::Deliverable { payment, customer } => {
-                OrderState::Cancelled { payment: Some(payment), customer: Some(customer) }
+    pub fn cancel(&mut self, at: DateTime<Utc>) -> Result<(), TransitionError> {
+        let cancelled = match &self.state {
+            OrderState::Pending { prices } => {
+                OrderState::Cancelled { prices: prices.clone(), payment: None, customer: None }
             }
-            other => {
-                self.state = other;
-                return Err(self.refuse("cancel"));
-            }
+            OrderState::Deliverable(r) => OrderState::Cancelled {
+                prices: Some(r.prices.clone()),
+                payment: Some(r.payment.clone()),
+                customer: Some(r.customer.clone()),
+            },
+            _ => return Err(self.refuse("cancel")),
         };
+        self.state = cancelled;
+        self.note(at, OrderEvent::Cancelled);
         Ok(())
     }
 
@@ -320,18 +409,20 @@ impl SalesOrder {
         let id = PackageId::new(self.packages_recorded + 1).expect("package numbers start at 1");
         self.lines = lines;
         self.packages_recorded += 1;
+        self.note(now, OrderEvent::PackageRecorded { package: id.number() });
         Ok(Package::recorded(self.key.clone(), id, request, now))
     }
 
     /// The marketplace accepted a package: Deliverable/PartiallyShipped → PartiallyShipped, or
     /// Shipped once every ordered unit is confirmed.
-    pub fn confirm_package(&mut self, package: &Package) -> Result<(), TransitionError> {
+    pub fn confirm_package(&mut self, package: &Package, at: DateTime<Utc>) -> Result<(), TransitionError> {
         if package.order != self.key {
             return Err(TransitionError::ForeignPackage { order: self.key.clone(), package: package.id });
         }
-        if !matches!(self.status(), OrderStatus::Deliverable | OrderStatus::PartiallyShipped) {
-            return Err(self.refuse("confirm a shipment"));
-        }
+        let release = match &self.state {
+            OrderState::Deliverable(r) | OrderState::PartiallyShipped(r) => r.clone(),
+            _ => return Err(self.refuse("confirm a shipment")),
+        };
         let mut lines = self.lines.clone();
         for shipped in &package.lines {
             let line = lines.iter_mut().find(|l| l.item_id == shipped.item_id).ok_or_else(|| {
@@ -341,18 +432,9 @@ impl SalesOrder {
         }
         self.lines = lines;
         let complete = self.lines.iter().all(|l| l.quantity_confirmed >= l.quantity);
-        let state = std::mem::replace(&mut self.state, OrderState::Pending);
-        self.state = match state {
-            OrderState::Deliverable { payment, customer }
-            | OrderState::PartiallyShipped { payment, customer } => {
-                if complete {
-                    OrderState::Shipped { payment, customer }
-                } else {
-                    OrderState::PartiallyShipped { payment, customer }
-                }
-            }
-            other => other,
-        };
+        self.state =
+            if complete { OrderState::Shipped(release) } else { OrderState::PartiallyShipped(release) };
+        self.note(at, OrderEvent::PackageConfirmed { package: package.id.number() });
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Tests of the sales-order status machine.
 
 use super::*;
-use crate::domain::{Address, PackageLine, PackageState};
+use crate::domain::{Address, LinePrice, PackageLine, PackageState};
 use chrono::{Duration, TimeZone};
 
 // ---------------------------------------------------------------------------------------------
@@ -64,11 +64,36 @@ fn payment() -> Payment {
     Payment { amount: euros(4_997), paid_at: at(5) }
 }
 
+/// Two units of A at 19.99 and one of B at 9.99, plus shipping: 49.97 in all.
+fn prices() -> Prices {
+    let unit_prices = vec![
+        LinePrice { item_id: item(ITEM_A), unit_price: euros(1_999) },
+        LinePrice { item_id: item(ITEM_B), unit_price: euros(999) },
+    ];
+    Prices::new(&lines(), euros(4_997), unit_prices).unwrap()
+}
+
+fn release() -> Release {
+    Release { prices: prices(), payment: payment(), customer: customer() }
+}
+
 /// Two lines: two units of item A and one unit of item B, three units in all.
 fn lines() -> Vec<OrderLine> {
     vec![
-        OrderLine::new(item(ITEM_A), Some("SKU-A".into()), Some("Widget".into()), 2, Some(euros(1_999))),
-        OrderLine::new(item(ITEM_B), Some("SKU-B".into()), Some("Gadget".into()), 1, Some(euros(999))),
+        OrderLine::new(
+            item(ITEM_A),
+            Some("SKU-A".into()),
+            Some("Widget".into()),
+            Some("B00000000A".into()),
+            2,
+        ),
+        OrderLine::new(
+            item(ITEM_B),
+            Some("SKU-B".into()),
+            Some("Gadget".into()),
+            Some("B00000000B".into()),
+            1,
+        ),
     ]
 }
 
@@ -81,8 +106,8 @@ fn marketplace_order(state: MarketplaceOrderState) -> MarketplaceOrder {
         updated_at: at(10),
         state,
         lines: lines(),
-        currency: eur(),
-        total: Some(euros(4_997)),
+        currency: Some(eur()),
+        prices: Some(prices()),
         paid_amount: Some(euros(4_990)),
         customer: Some(customer()),
     }
@@ -107,15 +132,25 @@ fn package_for(order: &SalesOrder, number: u32, items: &[(&str, u32)]) -> Packag
     Package::recorded(order.key.clone(), PackageId::new(number).unwrap(), &request(items), at(31))
 }
 
+/// A Pending order as Amazon sends it: items, but no prices, payment or buyer.
+fn amazon_pending_marketplace_order() -> MarketplaceOrder {
+    MarketplaceOrder {
+        prices: None,
+        paid_amount: None,
+        customer: None,
+        ..marketplace_order(MarketplaceOrderState::Pending)
+    }
+}
+
 fn pending_order() -> SalesOrder {
-    let order = import(&marketplace_order(MarketplaceOrderState::Pending));
+    let order = import(&amazon_pending_marketplace_order());
     assert_eq!(order.status(), OrderStatus::Pending);
     order
 }
 
 fn deliverable_order() -> SalesOrder {
     let mut order = pending_order();
-    order.release(payment(), customer()).unwrap();
+    order.release(release(), at(5)).unwrap();
     assert_eq!(order.status(), OrderStatus::Deliverable);
     order
 }
@@ -124,7 +159,7 @@ fn deliverable_order() -> SalesOrder {
 fn partially_shipped_order() -> SalesOrder {
     let mut order = deliverable_order();
     let package = order.record_package(&request(&[(ITEM_A, 1)]), at(30)).unwrap();
-    order.confirm_package(&package).unwrap();
+    order.confirm_package(&package, at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::PartiallyShipped);
     order
 }
@@ -132,21 +167,21 @@ fn partially_shipped_order() -> SalesOrder {
 fn shipped_order() -> SalesOrder {
     let mut order = deliverable_order();
     let package = order.record_package(&request(&[(ITEM_A, 2), (ITEM_B, 1)]), at(30)).unwrap();
-    order.confirm_package(&package).unwrap();
+    order.confirm_package(&package, at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::Shipped);
     order
 }
 
 fn cancelled_pending_order() -> SalesOrder {
     let mut order = pending_order();
-    order.cancel().unwrap();
+    order.cancel(at(40)).unwrap();
     assert_eq!(order.status(), OrderStatus::Cancelled);
     order
 }
 
 fn cancelled_deliverable_order() -> SalesOrder {
     let mut order = deliverable_order();
-    order.cancel().unwrap();
+    order.cancel(at(40)).unwrap();
     assert_eq!(order.status(), OrderStatus::Cancelled);
     order
 }
@@ -199,12 +234,12 @@ impl Action {
 
     fn apply(self, order: &mut SalesOrder) -> Result<(), TransitionError> {
         match self {
-            Action::Release => order.release(payment(), customer()),
-            Action::Cancel => order.cancel(),
+            Action::Release => order.release(release(), at(5)),
+            Action::Cancel => order.cancel(at(40)),
             Action::Ship => order.record_package(&request(&[(ITEM_A, 1)]), at(40)).map(|_| ()),
             Action::Confirm => {
                 let package = package_for(order, order.packages_recorded + 1, &[(ITEM_A, 1)]);
-                order.confirm_package(&package)
+                order.confirm_package(&package, at(32))
             }
         }
     }
@@ -274,22 +309,28 @@ fn the_fixtures_cover_every_status() {
 #[test]
 fn pending_order_holds_no_payment_and_no_customer() {
     let order = pending_order();
-    assert_eq!(order.state, OrderState::Pending);
+    assert_eq!(order.state, OrderState::Pending { prices: None });
     assert_eq!(order.payment(), None);
     assert_eq!(order.customer(), None);
+    assert_eq!(order.prices(), None);
 }
 
 #[test]
 fn pending_order_becomes_deliverable_when_released() {
     let mut order = pending_order();
     let before = order.clone();
-    order.release(payment(), customer()).unwrap();
+    order.release(release(), at(5)).unwrap();
     assert_eq!(order.status(), OrderStatus::Deliverable);
-    assert_eq!(order.state, OrderState::Deliverable { payment: payment(), customer: customer() });
+    assert_eq!(order.state, OrderState::Deliverable(release()));
     assert_eq!(order.payment(), Some(&payment()));
     assert_eq!(order.customer(), Some(&customer()));
-    // Nothing but the state changes.
-    assert_eq!(SalesOrder { state: OrderState::Pending, ..order }, before);
+    assert_eq!(order.prices(), Some(&prices()));
+    // Nothing but the state and its history entry changes.
+    assert_eq!(order.history.last().map(|h| &h.event), Some(&OrderEvent::Released));
+    assert_eq!(
+        SalesOrder { state: OrderState::Pending { prices: None }, history: before.history.clone(), ..order },
+        before
+    );
 }
 
 #[test]
@@ -314,16 +355,16 @@ fn pending_order_cannot_confirm_a_package() {
     let mut order = pending_order();
     let before = order.clone();
     let package = package_for(&order, 1, &[(ITEM_A, 1)]);
-    let error = order.confirm_package(&package).unwrap_err();
+    let error = order.confirm_package(&package, at(32)).unwrap_err();
     assert_refused(&before, &order, error, "confirm a shipment");
 }
 
 #[test]
 fn pending_order_can_be_cancelled_and_still_holds_no_payment_or_customer() {
     let mut order = pending_order();
-    order.cancel().unwrap();
+    order.cancel(at(40)).unwrap();
     assert_eq!(order.status(), OrderStatus::Cancelled);
-    assert_eq!(order.state, OrderState::Cancelled { payment: None, customer: None });
+    assert_eq!(order.state, OrderState::Cancelled { prices: None, payment: None, customer: None });
     assert_eq!(order.payment(), None);
     assert_eq!(order.customer(), None);
 }
@@ -337,7 +378,7 @@ fn deliverable_order_cannot_be_released_again() {
     let mut order = deliverable_order();
     let before = order.clone();
     let other = Payment { amount: euros(1), paid_at: at(99) };
-    let error = order.release(other, customer()).unwrap_err();
+    let error = order.release(Release { payment: other, ..release() }, at(99)).unwrap_err();
     assert_refused(&before, &order, error, "release payment");
     assert_eq!(order.payment(), Some(&payment()));
 }
@@ -345,8 +386,15 @@ fn deliverable_order_cannot_be_released_again() {
 #[test]
 fn deliverable_order_keeps_payment_and_customer_when_cancelled() {
     let mut order = deliverable_order();
-    order.cancel().unwrap();
-    assert_eq!(order.state, OrderState::Cancelled { payment: Some(payment()), customer: Some(customer()) });
+    order.cancel(at(40)).unwrap();
+    assert_eq!(
+        order.state,
+        OrderState::Cancelled {
+            prices: Some(prices()),
+            payment: Some(payment()),
+            customer: Some(customer())
+        }
+    );
     assert_eq!(order.payment(), Some(&payment()));
     assert_eq!(order.customer(), Some(&customer()));
 }
@@ -363,9 +411,9 @@ fn deliverable_order_stays_deliverable_while_packages_are_only_recorded() {
 fn deliverable_order_becomes_partially_shipped_when_some_units_are_confirmed() {
     let mut order = deliverable_order();
     let package = order.record_package(&request(&[(ITEM_A, 2)]), at(30)).unwrap();
-    order.confirm_package(&package).unwrap();
+    order.confirm_package(&package, at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::PartiallyShipped);
-    assert_eq!(order.state, OrderState::PartiallyShipped { payment: payment(), customer: customer() });
+    assert_eq!(order.state, OrderState::PartiallyShipped(release()));
     assert_eq!(quantities(&order), vec![(2, 2), (0, 0)]);
 }
 
@@ -373,9 +421,9 @@ fn deliverable_order_becomes_partially_shipped_when_some_units_are_confirmed() {
 fn deliverable_order_becomes_shipped_when_every_unit_is_confirmed() {
     let mut order = deliverable_order();
     let package = order.record_package(&request(&[(ITEM_A, 2), (ITEM_B, 1)]), at(30)).unwrap();
-    order.confirm_package(&package).unwrap();
+    order.confirm_package(&package, at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::Shipped);
-    assert_eq!(order.state, OrderState::Shipped { payment: payment(), customer: customer() });
+    assert_eq!(order.state, OrderState::Shipped(release()));
     assert_eq!(quantities(&order), vec![(2, 2), (1, 1)]);
 }
 
@@ -387,7 +435,7 @@ fn deliverable_order_becomes_shipped_when_every_unit_is_confirmed() {
 fn partially_shipped_order_cannot_be_cancelled() {
     let mut order = partially_shipped_order();
     let before = order.clone();
-    let error = order.cancel().unwrap_err();
+    let error = order.cancel(at(40)).unwrap_err();
     assert_refused(&before, &order, error, "cancel");
     assert_eq!(order.payment(), Some(&payment()));
     assert_eq!(order.customer(), Some(&customer()));
@@ -397,7 +445,7 @@ fn partially_shipped_order_cannot_be_cancelled() {
 fn partially_shipped_order_cannot_be_released() {
     let mut order = partially_shipped_order();
     let before = order.clone();
-    let error = order.release(payment(), customer()).unwrap_err();
+    let error = order.release(release(), at(5)).unwrap_err();
     assert_refused(&before, &order, error, "release payment");
 }
 
@@ -407,7 +455,7 @@ fn partially_shipped_order_can_ship_what_is_left() {
     let package = order.record_package(&request(&[(ITEM_A, 1), (ITEM_B, 1)]), at(40)).unwrap();
     assert_eq!(package.id.number(), 2);
     assert_eq!(order.status(), OrderStatus::PartiallyShipped);
-    order.confirm_package(&package).unwrap();
+    order.confirm_package(&package, at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::Shipped);
 }
 
@@ -419,12 +467,12 @@ fn partially_shipped_order_becomes_shipped_only_when_the_last_package_is_confirm
     let third = order.record_package(&request(&[(ITEM_A, 1)]), at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::Deliverable);
 
-    order.confirm_package(&first).unwrap();
+    order.confirm_package(&first, at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::PartiallyShipped);
-    order.confirm_package(&second).unwrap();
+    order.confirm_package(&second, at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::PartiallyShipped);
     assert_eq!(quantities(&order), vec![(2, 1), (1, 1)]);
-    order.confirm_package(&third).unwrap();
+    order.confirm_package(&third, at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::Shipped);
     assert_eq!(quantities(&order), vec![(2, 2), (1, 1)]);
     assert_eq!(order.payment(), Some(&payment()));
@@ -436,9 +484,9 @@ fn packages_may_be_confirmed_in_another_order_than_recorded() {
     let mut order = deliverable_order();
     let first = order.record_package(&request(&[(ITEM_A, 2)]), at(30)).unwrap();
     let second = order.record_package(&request(&[(ITEM_B, 1)]), at(31)).unwrap();
-    order.confirm_package(&second).unwrap();
+    order.confirm_package(&second, at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::PartiallyShipped);
-    order.confirm_package(&first).unwrap();
+    order.confirm_package(&first, at(32)).unwrap();
     assert_eq!(order.status(), OrderStatus::Shipped);
 }
 
@@ -460,9 +508,9 @@ fn shipped_order_refuses_every_transition() {
 fn shipped_order_cannot_be_cancelled() {
     let mut order = shipped_order();
     let before = order.clone();
-    let error = order.cancel().unwrap_err();
+    let error = order.cancel(at(40)).unwrap_err();
     assert_refused(&before, &order, error, "cancel");
-    assert_eq!(order.state, OrderState::Shipped { payment: payment(), customer: customer() });
+    assert_eq!(order.state, OrderState::Shipped(release()));
 }
 
 #[test]
@@ -480,7 +528,7 @@ fn cancelled_order_refuses_every_transition() {
 fn cancelled_order_cannot_be_cancelled_again() {
     let mut order = cancelled_deliverable_order();
     let before = order.clone();
-    let error = order.cancel().unwrap_err();
+    let error = order.cancel(at(40)).unwrap_err();
     assert_refused(&before, &order, error, "cancel");
     assert_eq!(order.payment(), Some(&payment()));
     assert_eq!(order.customer(), Some(&customer()));
@@ -490,7 +538,7 @@ fn cancelled_order_cannot_be_cancelled_again() {
 fn cancelled_order_cannot_be_released() {
     let mut order = cancelled_pending_order();
     let before = order.clone();
-    let error = order.release(payment(), customer()).unwrap_err();
+    let error = order.release(release(), at(5)).unwrap_err();
     assert_refused(&before, &order, error, "release payment");
     assert_eq!(order.payment(), None);
     assert_eq!(order.customer(), None);
@@ -515,7 +563,7 @@ fn refusal_message_names_the_order_the_status_and_the_action() {
     assert_eq!(error.to_string(), "order amazon/amazon-de/302-1234567-1234567 is Pending: cannot ship");
 
     let mut order = shipped_order();
-    let error = order.cancel().unwrap_err();
+    let error = order.cancel(at(40)).unwrap_err();
     assert_eq!(error.to_string(), "order amazon/amazon-de/302-1234567-1234567 is Shipped: cannot cancel");
 }
 
@@ -529,10 +577,11 @@ fn pending_marketplace_order_drops_the_customer_and_payment_it_carries() {
     assert!(marketplace.customer.is_some() && marketplace.paid_amount.is_some());
     let order = import(&marketplace);
     assert_eq!(order.status(), OrderStatus::Pending);
-    assert_eq!(order.state, OrderState::Pending);
+    // Prices a marketplace does send with a pending order are kept; payment and buyer are not.
+    assert_eq!(order.state, OrderState::Pending { prices: Some(prices()) });
     assert_eq!(order.customer(), None);
     assert_eq!(order.payment(), None);
-    assert_eq!(marketplace.release_data(), None);
+    assert_eq!(marketplace.release(), None);
 }
 
 #[test]
@@ -549,8 +598,8 @@ fn released_marketplace_order_with_customer_and_payment_is_deliverable() {
     assert_eq!(order.created_at, at(0));
     assert_eq!(order.marketplace_updated_at, at(10));
     assert_eq!(order.imported_at, at(20));
-    assert_eq!(order.currency, eur());
-    assert_eq!(order.total, Some(euros(4_997)));
+    assert_eq!(order.currency, Some(eur()));
+    assert_eq!(order.prices(), Some(&prices()));
     assert_eq!(order.lines, lines());
     assert_eq!(order.packages_recorded, 0);
     assert_eq!(order.version, 0);
@@ -577,10 +626,9 @@ fn released_marketplace_order_without_customer_stays_pending() {
 }
 
 #[test]
-fn released_marketplace_order_without_any_amount_stays_pending() {
+fn released_marketplace_order_without_prices_stays_pending() {
     let mut marketplace = marketplace_order(MarketplaceOrderState::Released);
-    marketplace.paid_amount = None;
-    marketplace.total = None;
+    marketplace.prices = None;
     let order = import(&marketplace);
     assert_eq!(order.status(), OrderStatus::Pending);
     assert_eq!(order.customer(), None);
@@ -600,7 +648,7 @@ fn marketplace_orders_already_shipping_count_as_released() {
 fn cancelled_marketplace_order_is_cancelled_without_customer_or_payment() {
     let order = import(&marketplace_order(MarketplaceOrderState::Cancelled));
     assert_eq!(order.status(), OrderStatus::Cancelled);
-    assert_eq!(order.state, OrderState::Cancelled { payment: None, customer: None });
+    assert_eq!(order.state, OrderState::Cancelled { prices: Some(prices()), payment: None, customer: None });
     assert_eq!(order.customer(), None);
     assert_eq!(order.payment(), None);
 }
@@ -608,9 +656,9 @@ fn cancelled_marketplace_order_is_cancelled_without_customer_or_payment() {
 #[test]
 fn imported_pending_order_can_be_released_later() {
     let mut order = import(&marketplace_order(MarketplaceOrderState::Pending));
-    let (payment, customer) = marketplace_order(MarketplaceOrderState::Released).release_data().unwrap();
-    order.release(payment.clone(), customer.clone()).unwrap();
-    assert_eq!(order.state, OrderState::Deliverable { payment, customer });
+    let release = marketplace_order(MarketplaceOrderState::Released).release().unwrap();
+    order.release(release.clone(), at(15)).unwrap();
+    assert_eq!(order.state, OrderState::Deliverable(release));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -775,7 +823,7 @@ fn package_of_another_order_is_refused_in_every_state() {
         let before = order.clone();
         let other_order = key_of(ACCOUNT, "302-7654321-7654321");
         let package = Package { order: other_order, ..package_for(&order, 1, &[(ITEM_A, 1)]) };
-        let error = order.confirm_package(&package).unwrap_err();
+        let error = order.confirm_package(&package, at(32)).unwrap_err();
         assert_eq!(
             error,
             TransitionError::ForeignPackage { order: before.key.clone(), package: package.id },
@@ -792,7 +840,7 @@ fn package_of_the_same_order_number_on_another_account_is_foreign() {
     let mut order = deliverable_order();
     let before = order.clone();
     let package = Package { order: key_of("amazon-fr", ORDER_ID), ..package_for(&order, 1, &[(ITEM_A, 2)]) };
-    let error = order.confirm_package(&package).unwrap_err();
+    let error = order.confirm_package(&package, at(32)).unwrap_err();
     assert!(matches!(error, TransitionError::ForeignPackage { .. }), "{error:?}");
     assert_eq!(order, before);
 }
@@ -804,7 +852,7 @@ fn confirming_a_package_with_an_unknown_item_is_refused_and_leaves_the_order_unc
     let before = order.clone();
     // A valid line first, then one the order does not have.
     let package = package_for(&order, 1, &[(ITEM_A, 2), ("item-x", 1)]);
-    let error = order.confirm_package(&package).unwrap_err();
+    let error = order.confirm_package(&package, at(32)).unwrap_err();
     assert_eq!(error, TransitionError::UnknownItem { order: before.key.clone(), item: item("item-x") });
     assert_eq!(order, before, "a refused confirmation changed the order");
 }
@@ -814,7 +862,7 @@ fn confirming_a_package_changes_only_confirmed_quantities_and_state() {
     let mut order = deliverable_order();
     let package = order.record_package(&request(&[(ITEM_A, 1)]), at(30)).unwrap();
     let before = order.clone();
-    order.confirm_package(&package).unwrap();
+    order.confirm_package(&package, at(32)).unwrap();
     assert_eq!(order.packages_recorded, before.packages_recorded);
     assert_eq!(order.marketplace_updated_at, before.marketplace_updated_at);
     assert_eq!(order.version, before.version);
@@ -912,4 +960,49 @@ fn status_names_round_trip() {
         assert_eq!(status.to_string(), status.as_str());
     }
     assert_eq!(OrderStatus::parse("Refunded"), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prices arrive with the release
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn pending_order_without_prices_keeps_its_items_and_the_marketplace_currency() {
+    let order = pending_order();
+    assert_eq!(order.prices(), None);
+    assert_eq!(order.currency, Some(eur()));
+    assert_eq!(order.lines, lines());
+    assert_eq!(
+        order.history.first().map(|h| &h.event),
+        Some(&OrderEvent::Imported { status: OrderStatus::Pending })
+    );
+}
+
+#[test]
+fn pending_order_is_promoted_with_the_prices_the_release_brings() {
+    let mut order = pending_order();
+    order.release(release(), at(5)).unwrap();
+    assert_eq!(order.prices().map(|p| p.total), Some(euros(4_997)));
+    assert_eq!(order.prices().and_then(|p| p.unit_price(&item(ITEM_A))), Some(euros(1_999)));
+}
+
+#[test]
+fn release_whose_prices_name_other_lines_is_refused_and_changes_nothing() {
+    let mut order = pending_order();
+    let before = order.clone();
+    let foreign = Prices {
+        total: euros(1),
+        unit_prices: vec![LinePrice { item_id: item("other"), unit_price: euros(1) }],
+    };
+    let error = order.release(Release { prices: foreign, ..release() }, at(5)).unwrap_err();
+    assert!(matches!(error, TransitionError::PricesDontFit { .. }), "{error}");
+    assert_eq!(order, before);
+}
+
+#[test]
+fn release_in_another_currency_than_the_marketplace_default_sets_the_order_currency() {
+    let mut order = pending_order();
+    order.currency = Currency::parse("GBP").ok();
+    order.release(release(), at(5)).unwrap();
+    assert_eq!(order.currency, Some(eur()));
 }

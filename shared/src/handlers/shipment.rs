@@ -2,11 +2,10 @@
 //! `{"accounts": [...]}` (only those accounts), or `{"record_shipment": {...}}` (record one
 //! package; it is reported at the next run).
 
-use super::{is_scheduled_event, parse_console_event, HandlerError};
+use super::{is_scheduled_event, parse_console_event, ErrorKind, HandlerError};
 use crate::domain::{AccountId, MarketplaceOrderId, OrderItemId, PackageLine, ShipmentRequest};
 use crate::ports::Ports;
 use crate::usecases::shipment::{self, RecordedPackage, ShipmentError, ShipmentReport};
-use crate::usecases::SelectError;
 use crate::Deadline;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -76,15 +75,15 @@ pub fn parse_event(event: Value) -> Result<ShipmentCommand, HandlerError> {
     }
     let console: ConsoleShipment = parse_console_event(FUNCTION, event)?;
     match (console.accounts, console.record_shipment) {
-        (Some(_), Some(_)) => Err(HandlerError::BadEvent {
-            function: FUNCTION,
-            message: "give either `accounts` (report) or `record_shipment` (record), not both".into(),
-        }),
+        (Some(_), Some(_)) => Err(HandlerError::invalid_event(
+            FUNCTION,
+            "give either `accounts` (report) or `record_shipment` (record), not both",
+        )),
         (_, Some(record)) => Ok(ShipmentCommand::Record(record)),
-        (Some(accounts), None) if accounts.is_empty() => Err(HandlerError::BadEvent {
-            function: FUNCTION,
-            message: "`accounts` is empty; omit it to report for every enabled account".into(),
-        }),
+        (Some(accounts), None) if accounts.is_empty() => Err(HandlerError::invalid_event(
+            FUNCTION,
+            "`accounts` is empty; omit it to report for every enabled account",
+        )),
         (accounts, None) => Ok(ShipmentCommand::Report { accounts }),
     }
 }
@@ -105,10 +104,14 @@ pub async fn handle(
         }
     };
     outcome.map_err(|e| match e {
-        ShipmentError::Store(_) => HandlerError::Failed { function: FUNCTION, message: e.to_string() },
-        ShipmentError::Select(SelectError::Store(_)) => {
-            HandlerError::Failed { function: FUNCTION, message: e.to_string() }
+        ShipmentError::Select(e) => HandlerError::from_select(FUNCTION, e),
+        ShipmentError::Store(e) => HandlerError::from_store(FUNCTION, &e),
+        e @ ShipmentError::UnknownOrder(_) => {
+            HandlerError::new(ErrorKind::OrderNotFound, FUNCTION, e.to_string())
         }
-        other => HandlerError::BadEvent { function: FUNCTION, message: other.to_string() },
+        e @ ShipmentError::Refused(_) => {
+            HandlerError::new(ErrorKind::ShipmentRefused, FUNCTION, e.to_string())
+        }
+        e @ ShipmentError::Invalid { .. } => HandlerError::invalid_event(FUNCTION, e.to_string()),
     })
 }

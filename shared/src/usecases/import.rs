@@ -6,6 +6,7 @@ use crate::domain::{MarketplaceAccount, MarketplaceOrder, MarketplaceOrderState,
 use crate::ports::{MarketplaceError, Ports, QueueError, StatusCheck, StoreError};
 use crate::Deadline;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
@@ -26,6 +27,8 @@ pub struct AccountImport {
     /// Orders seen again with nothing newer (overlap between windows, repeated runs).
     pub unchanged: u32,
     pub rejected: u32,
+    /// Orders rejected by an earlier run and stored successfully now.
+    pub rejections_resolved: u32,
     pub status_checks_queued: u32,
     /// False when the run stopped early (time, error, another run); the next run continues.
     pub caught_up: bool,
@@ -94,6 +97,14 @@ async fn import_account(
 ) -> Result<(), AccountImportError> {
     let client = ports.marketplaces.connect(account).await?;
     let mut position = ports.accounts.load_position(&account.id).await?;
+    // Read once per run, so clearing a rejection costs nothing for the orders that had none.
+    let mut open_rejections: HashSet<String> = ports
+        .orders
+        .rejections(&account.id, false)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.marketplace_order_id)
+        .collect();
     loop {
         if deadline.is_near() {
             tracing::warn!(account = %account.id, "stopping import early: invocation time is running out");
@@ -108,10 +119,16 @@ async fn import_account(
                 "marketplace order rejected"
             );
             ports.orders.record_rejection(rejected).await?;
+            open_rejections.extend(rejected.marketplace_order_id.clone());
             summary.rejected += 1;
         }
         for order in &batch.orders {
             store_change(ports, account, order, summary).await?;
+            if open_rejections.remove(order.id.as_str()) {
+                ports.orders.resolve_rejection(&account.id, order.id.as_str(), ports.clock.now()).await?;
+                tracing::info!(account = %account.id, order = %order.id, "earlier rejection resolved");
+                summary.rejections_resolved += 1;
+            }
         }
         match ports.accounts.save_position(&account.id, position.as_ref(), &batch.next_position).await {
             Ok(()) => {}

@@ -73,15 +73,15 @@ pub async fn check(
     for _ in 0..CONFLICT_RETRIES {
         let outcome = match (order.status(), current.state) {
             (OrderStatus::Pending | OrderStatus::Deliverable, MarketplaceOrderState::Cancelled) => {
-                order.cancel()?;
+                order.cancel(ports.clock.now())?;
                 StatusOutcome::Cancelled
             }
-            (OrderStatus::Pending, state) if state.is_released() => match current.release_data() {
-                Some((payment, customer)) => {
-                    order.release(payment, customer)?;
+            (OrderStatus::Pending, state) if state.is_released() => match current.release() {
+                Some(release) => {
+                    order.release(release, ports.clock.now())?;
                     StatusOutcome::Promoted
                 }
-                // Released but the customer data isn't available yet: look again later.
+                // Released but prices or customer data aren't available yet: look again later.
                 None => return requeue(ports, check).await,
             },
             (OrderStatus::Pending, _) => return requeue(ports, check).await,

@@ -1,10 +1,15 @@
 //! Test harness: a sandbox served on a random port plus a plain HTTP client.
+//!
+//! Every SP-API response the harness reads is checked against Amazon's model for that
+//! operation and status, in strict mode (no field the model lacks), so no test can forget
+//! to: see [`check_against_amazon`].
 #![allow(dead_code)]
 
 use std::time::Duration;
 
+use orderbridge_sandbox::schema::AmazonModel;
 use orderbridge_sandbox::{RunningSandbox, Sandbox, SandboxConfig, SellerCredentials};
-use reqwest::{StatusCode, Url};
+use reqwest::{RequestBuilder, StatusCode, Url};
 use serde_json::Value;
 
 pub struct Harness {
@@ -44,17 +49,74 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
     url.query().unwrap_or("").to_string()
 }
 
-async fn reply(response: reqwest::Response) -> Reply {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.bytes().await.unwrap();
-    let body = if bytes.is_empty() {
-        Value::Null
+/// A response read to the end, whatever its body (fault injection sends broken ones).
+pub struct Raw {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Raw {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn json(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    pub fn error_code(&self) -> String {
+        self.json().ok().and_then(|v| v["errors"][0]["code"].as_str().map(str::to_string)).unwrap_or_default()
+    }
+}
+
+/// The model and definition of what Amazon answers on `path` with `status`; `None` for
+/// what no SP-API model covers (LWA tokens, the sandbox's own control endpoints) and for
+/// `confirmShipment`'s 204, which has no body.
+fn amazon_schema(path: &str, status: StatusCode) -> Option<(&'static AmazonModel, &'static str)> {
+    let v2026 = AmazonModel::orders_2026();
+    if path == "/auth/o2/token" || path.starts_with("/_sandbox/") {
+        None
+    } else if path.starts_with("/orders/v0/") && path.ends_with("/shipmentConfirmation") {
+        (status != StatusCode::NO_CONTENT).then(|| (AmazonModel::orders_v0(), "ConfirmShipmentErrorResponse"))
+    } else if status != StatusCode::OK {
+        // Every other SP-API error, unknown routes included, is an `ErrorList`.
+        Some((v2026, "ErrorList"))
+    } else if path == "/orders/2026-01-01/orders" {
+        Some((v2026, "SearchOrdersResponse"))
     } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)))
+        Some((v2026, "GetOrderResponse"))
+    }
+}
+
+/// Fails the test unless `body`, the response of `path` with `status`, is what Amazon's
+/// model allows (strict mode). Orders the sandbox serves malformed on purpose are left out
+/// of the check; `confirmShipment`'s 204 must have no body at all.
+pub fn check_against_amazon(sandbox: &Sandbox, path: &str, status: StatusCode, body: &Value) {
+    if path.starts_with("/orders/v0/") && status == StatusCode::NO_CONTENT {
+        assert_eq!(*body, Value::Null, "{path}: a 204 has no body");
+        return;
+    }
+    let Some((model, definition)) = amazon_schema(path, status) else {
+        return;
     };
-    Reply { status, headers, body }
+    let rejectable = sandbox.rejectable_order_ids();
+    let malformed =
+        |order: &Value| order["orderId"].as_str().is_some_and(|id| rejectable.iter().any(|r| r == id));
+    let mut body = body.clone();
+    if definition == "GetOrderResponse" && malformed(&body["order"]) {
+        return;
+    }
+    if let Some(Value::Array(orders)) = body.get_mut("orders") {
+        orders.retain(|o| !malformed(o));
+    }
+    if let Err(errors) = model.validate_strict(definition, &body) {
+        panic!(
+            "{path} answered {status} with a body that breaks {definition} of {}:\n{}",
+            model.file(),
+            errors.join("\n")
+        );
+    }
 }
 
 impl Harness {
@@ -63,6 +125,39 @@ impl Harness {
         let seller = sandbox.add_seller();
         let running = sandbox.start().await.unwrap();
         Self { sandbox, running, seller, http: reqwest::Client::new() }
+    }
+
+    /// Reads a response that must be JSON (or empty) and checks it against Amazon's model.
+    async fn reply(&self, response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let path = response.url().path().to_string();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        check_against_amazon(&self.sandbox, &path, status, &body);
+        Reply { status, headers, body }
+    }
+
+    /// Sends and reads whatever comes back. A JSON body is checked against Amazon's model;
+    /// one that is no JSON at all (the truncated and garbage faults) is left to the test.
+    pub async fn send(&self, request: RequestBuilder) -> Result<Raw, reqwest::Error> {
+        let response = request.send().await?;
+        let status = response.status();
+        let path = response.url().path().to_string();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?.to_vec();
+        let raw = Raw { status, headers, body };
+        if raw.body.is_empty() {
+            check_against_amazon(&self.sandbox, &path, status, &Value::Null);
+        } else if let Ok(json) = raw.json() {
+            check_against_amazon(&self.sandbox, &path, status, &json);
+        }
+        Ok(raw)
     }
 
     pub async fn token_request(&self, pairs: &[(&str, &str)]) -> Reply {
@@ -74,7 +169,7 @@ impl Harness {
             .send()
             .await
             .unwrap();
-        reply(response).await
+        self.reply(response).await
     }
 
     pub async fn token_for(&self, seller: &SellerCredentials) -> String {
@@ -108,7 +203,7 @@ impl Harness {
         if let Some(t) = token {
             request = request.header("x-amz-access-token", t);
         }
-        reply(request.send().await.unwrap()).await
+        self.reply(request.send().await.unwrap()).await
     }
 
     pub async fn search(&self, token: &str, query: &[(&str, &str)]) -> Reply {
@@ -132,7 +227,7 @@ impl Harness {
             .send()
             .await
             .unwrap();
-        reply(response).await
+        self.reply(response).await
     }
 
     pub async fn post(&self, path: &str, body: Option<&Value>) -> Reply {
@@ -140,7 +235,7 @@ impl Harness {
         if let Some(b) = body {
             request = request.header("content-type", "application/json").body(b.to_string());
         }
-        reply(request.send().await.unwrap()).await
+        self.reply(request.send().await.unwrap()).await
     }
 }
 

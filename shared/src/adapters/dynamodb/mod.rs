@@ -2,14 +2,16 @@
 
 mod errors;
 mod keys;
+mod legacy;
 mod records;
 pub mod schema;
 
 use crate::domain::{AccountId, MarketplaceAccount, OrderKey, OrderStatus, Package, SalesOrder};
-use crate::ports::{AccountStore, FeedPosition, OrderStore, Page, RejectedOrder, StoreError};
+use crate::ports::{AccountStore, FeedPosition, OrderStore, PackageGuard, Page, RejectedOrder, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
 use errors::{classify, transaction_error};
 use records::{AccountRecord, OrderRecord, PackageRecord, PositionRecord, RejectionRecord};
 use std::collections::HashMap;
@@ -137,15 +139,26 @@ impl DynamoStore {
             .expect("table name and item are set"))
     }
 
-    fn package_put(&self, package: &Package, must_exist_unreported: bool) -> Result<Put, StoreError> {
+    /// A package put guarded by what the stored package must be (None: it must not exist yet).
+    fn package_put(&self, package: &Package, guard: Option<&PackageGuard>) -> Result<Put, StoreError> {
         let item = PackageRecord::item(package)?;
-        let mut builder = Put::builder().table_name(&self.table).set_item(Some(item));
-        builder = if must_exist_unreported {
-            builder
-                .condition_expression("report_state = :unreported")
+        let builder = Put::builder().table_name(&self.table).set_item(Some(item));
+        let builder = match guard {
+            None => builder.condition_expression("attribute_not_exists(pk)"),
+            Some(PackageGuard::Claimable { now }) => builder
+                .condition_expression(
+                    "report_state = :unreported OR (report_state = :sending AND lease_until <= :now)",
+                )
                 .expression_attribute_values(":unreported", s(records::UNREPORTED))
-        } else {
-            builder.condition_expression("attribute_not_exists(pk)")
+                .expression_attribute_values(":sending", s(records::SENDING))
+                .expression_attribute_values(":now", s(records::sortable_time(*now))),
+            Some(PackageGuard::ClaimedBy(claim)) => builder
+                .condition_expression("report_state = :sending AND claim_id = :claim")
+                .expression_attribute_values(":sending", s(records::SENDING))
+                .expression_attribute_values(":claim", s(claim.clone())),
+            Some(PackageGuard::NotConfirmed) => builder
+                .condition_expression("attribute_exists(pk) AND report_state <> :confirmed")
+                .expression_attribute_values(":confirmed", s(records::CONFIRMED)),
         };
         Ok(builder.build().expect("table name and item are set"))
     }
@@ -254,7 +267,7 @@ impl OrderStore for DynamoStore {
     }
 
     async fn record_package(&self, order: &SalesOrder, package: &Package) -> Result<(), StoreError> {
-        let puts = vec![self.versioned_order_put(order)?, self.package_put(package, false)?];
+        let puts = vec![self.versioned_order_put(order)?, self.package_put(package, None)?];
         self.transact(
             "record package",
             puts,
@@ -289,14 +302,20 @@ impl OrderStore for DynamoStore {
         self.packages_in(keys::FAILED_PACKAGES_PK, limit).await
     }
 
-    async fn update_package(&self, package: &Package, order: Option<&SalesOrder>) -> Result<(), StoreError> {
+    async fn update_package(
+        &self,
+        package: &Package,
+        order: Option<&SalesOrder>,
+        guard: PackageGuard,
+    ) -> Result<(), StoreError> {
         let what = format!("package {} of order {}", package.id, package.order);
+        let put = self.package_put(package, Some(&guard))?;
         match order {
             Some(order) => {
-                let puts = vec![self.versioned_order_put(order)?, self.package_put(package, true)?];
-                self.transact("save reported package", puts, &[format!("order {}", order.key), what]).await
+                let puts = vec![self.versioned_order_put(order)?, put];
+                self.transact("save confirmed package", puts, &[format!("order {}", order.key), what]).await
             }
-            None => self.put_guarded(self.package_put(package, true)?, what).await,
+            None => self.put_guarded(put, what).await,
         }
     }
 
@@ -311,7 +330,42 @@ impl OrderStore for DynamoStore {
         Ok(())
     }
 
-    async fn rejections(&self, account: &AccountId) -> Result<Vec<RejectedOrder>, StoreError> {
+    async fn resolve_rejection(
+        &self,
+        account: &AccountId,
+        marketplace_order_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let pk = keys::account_pk(account);
+        let sk = keys::rejection_sk(Some(marketplace_order_id), "");
+        let Some(item) = self.get(pk, &sk).await? else {
+            return Ok(());
+        };
+        let mut rejection = RejectionRecord::rejection(item)?;
+        if rejection.resolved_at.is_some() {
+            return Ok(());
+        }
+        rejection.resolved_at = Some(at);
+        // Only over the open rejection that was read: a newer rejection of the same order
+        // recorded meanwhile stays open.
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(RejectionRecord::item(&rejection)?))
+            .condition_expression("attribute_not_exists(resolved_at) AND rejected_at = :rejected_at")
+            .expression_attribute_values(":rejected_at", s(records::sortable_time(rejection.rejected_at)))
+            .build()
+            .expect("table name and item are set");
+        match self.put_guarded(put, format!("rejection of order {marketplace_order_id}")).await {
+            Ok(()) | Err(StoreError::NotInExpectedState { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn rejections(
+        &self,
+        account: &AccountId,
+        include_resolved: bool,
+    ) -> Result<Vec<RejectedOrder>, StoreError> {
         let items = self
             .query_all(
                 None,
@@ -320,7 +374,8 @@ impl OrderStore for DynamoStore {
                 None,
             )
             .await?;
-        items.into_iter().map(RejectionRecord::rejection).collect()
+        let all = items.into_iter().map(RejectionRecord::rejection).collect::<Result<Vec<_>, _>>()?;
+        Ok(all.into_iter().filter(|r| include_resolved || r.resolved_at.is_none()).collect())
     }
 }
 

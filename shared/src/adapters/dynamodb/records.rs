@@ -5,6 +5,7 @@ use super::keys;
 use crate::domain::{AccountId, MarketplaceAccount, Package, PackageState, SalesOrder};
 use crate::ports::{FeedPosition, RejectedOrder, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
@@ -13,6 +14,13 @@ use std::collections::HashMap;
 type Item = HashMap<String, AttributeValue>;
 
 pub const UNREPORTED: &str = "Unreported";
+pub const SENDING: &str = "Sending";
+pub const CONFIRMED: &str = "Confirmed";
+
+/// A time as a fixed-width UTC string, so the table can compare times as strings (leases).
+pub fn sortable_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
 
 fn encode<T: Serialize>(what: &str, record: &T) -> Result<Item, StoreError> {
     to_item(record).map_err(|e| StoreError::Corrupt { what: what.to_string(), message: e.to_string() })
@@ -23,6 +31,10 @@ fn decode<T: DeserializeOwned>(what: &str, item: Item) -> Result<T, StoreError> 
     from_item(item).map_err(|e| StoreError::Corrupt { what: format!("{what} {pk}"), message: e.to_string() })
 }
 
+/// The shape of the `order` attribute written by this version. Items without `schema` were
+/// written before prices moved out of the lines and are read through [`super::legacy`].
+const ORDER_SCHEMA: u32 = 2;
+
 #[derive(Serialize, Deserialize)]
 pub struct OrderRecord {
     pk: String,
@@ -32,7 +44,14 @@ pub struct OrderRecord {
     status: String,
     account_id: String,
     version: u64,
+    schema: u32,
     order: SalesOrder,
+}
+
+#[derive(Deserialize)]
+struct LegacyOrderRecord {
+    version: u64,
+    order: super::legacy::SalesOrderV1,
 }
 
 impl OrderRecord {
@@ -48,12 +67,23 @@ impl OrderRecord {
             status: order.status().to_string(),
             account_id: order.key.account_id.to_string(),
             version,
+            schema: ORDER_SCHEMA,
             order,
         };
         encode("order", &record)
     }
 
     pub fn order(item: Item) -> Result<SalesOrder, StoreError> {
+        if !item.contains_key("schema") {
+            let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let record: LegacyOrderRecord = decode("order", item)?;
+            let mut order = record
+                .order
+                .upgrade()
+                .map_err(|message| StoreError::Corrupt { what: format!("order {pk}"), message })?;
+            order.version = record.version;
+            return Ok(order);
+        }
         let record: OrderRecord = decode("order", item)?;
         let mut order = record.order;
         order.version = record.version;
@@ -72,6 +102,11 @@ pub struct PackageRecord {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     gsi2sk: Option<String>,
     report_state: String,
+    /// The claiming run and its lease while the package is being sent; guards read these.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    claim_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    lease_until: Option<String>,
     package: Package,
 }
 
@@ -79,12 +114,23 @@ impl PackageRecord {
     pub fn item(package: &Package) -> Result<Item, StoreError> {
         let pk = keys::order_pk(&package.order);
         let sk = keys::package_sk(package.id);
+        // A package being sent stays in the unreported partition, so that a later run finds and
+        // takes it over should the claiming run die before its lease runs out.
         let (partition, state) = match package.state {
             PackageState::Unreported { .. } => (Some(keys::UNREPORTED_PACKAGES_PK), UNREPORTED),
+            PackageState::Sending { .. } => (Some(keys::UNREPORTED_PACKAGES_PK), SENDING),
             PackageState::Failed { .. } => (Some(keys::FAILED_PACKAGES_PK), "Failed"),
-            PackageState::Reported { .. } => (None, "Reported"),
+            PackageState::Confirmed { .. } => (None, CONFIRMED),
+        };
+        let (claim_id, lease_until) = match &package.state {
+            PackageState::Sending { claim, lease_until, .. } => {
+                (Some(claim.clone()), Some(sortable_time(*lease_until)))
+            }
+            _ => (None, None),
         };
         let record = PackageRecord {
+            claim_id,
+            lease_until,
             gsi2pk: partition.map(str::to_string),
             gsi2sk: partition.map(|_| format!("{}#{pk}#{sk}", package.recorded_at.to_rfc3339())),
             pk,
@@ -149,6 +195,10 @@ impl PositionRecord {
 pub struct RejectionRecord {
     pk: String,
     sk: String,
+    /// Top-level copies of the times, for the guard that resolves exactly the rejection read.
+    rejected_at: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    resolved_at: Option<String>,
     rejection: RejectedOrder,
 }
 
@@ -160,6 +210,8 @@ impl RejectionRecord {
                 rejection.marketplace_order_id.as_deref(),
                 &format!("unreadable#{}", rejection.rejected_at.to_rfc3339()),
             ),
+            rejected_at: sortable_time(rejection.rejected_at),
+            resolved_at: rejection.resolved_at.map(sortable_time),
             rejection: rejection.clone(),
         };
         encode("rejected order", &record)

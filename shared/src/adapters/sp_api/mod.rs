@@ -129,8 +129,9 @@ mod client_impl {
                 account_id: self.account.clone(),
                 marketplace_order_id: invalid.order_id,
                 reason: invalid.reason,
-                raw_excerpt: raw.to_string().chars().take(RAW_EXCERPT_CHARS).collect(),
+                raw_excerpt: crate::adapters::redact::redacted_excerpt(raw, RAW_EXCERPT_CHARS),
                 rejected_at: Utc::now(),
+                resolved_at: None,
             }
         }
     }

@@ -3,8 +3,8 @@
 //! page goes on.
 
 use crate::domain::{
-    Address, Currency, Customer, MarketplaceOrder, MarketplaceOrderId, MarketplaceOrderState, Money,
-    OrderItemId, OrderLine,
+    Address, Currency, Customer, LinePrice, MarketplaceOrder, MarketplaceOrderId, MarketplaceOrderState,
+    Money, OrderItemId, OrderLine, Prices, PricingError,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -130,17 +130,17 @@ pub fn parse_order(order: &Value) -> Result<MarketplaceOrder, Invalid> {
     let updated_at = r.time("/lastUpdatedTime")?;
     let sales_channel = r.required_text("/salesChannel/marketplaceId")?;
 
+    // Amazon sends no prices for a Pending order, so the currency may be unknown until the
+    // release; the marketplace id then tells the currency the order will be priced in.
     let currency_code = r
         .text("/proceeds/grandTotal/currencyCode")?
         .or(r.text("/orderItems/0/product/price/unitPrice/currencyCode")?)
         .or(r.text("/orderItems/0/proceeds/proceedsTotal/currencyCode")?);
-    let currency = match currency_code {
-        Some(code) => Currency::parse(&code).or_else(|e| r.fail("currencyCode", e))?,
-        None => {
-            return r.fail("proceeds.grandTotal.currencyCode", "missing: the order's currency is unknown")
-        }
+    let sent_currency = match currency_code {
+        Some(code) => Some(Currency::parse(&code).or_else(|e| r.fail("currencyCode", e))?),
+        None => None,
     };
-    let total = r.money("/proceeds/grandTotal", Some(currency))?;
+    let currency = sent_currency.or_else(|| default_currency(&sales_channel));
 
     let items = match order.get("orderItems") {
         Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_LINES => items,
@@ -149,6 +149,7 @@ pub fn parse_order(order: &Value) -> Result<MarketplaceOrder, Invalid> {
         _ => return r.fail("orderItems", "missing"),
     };
     let mut lines = Vec::with_capacity(items.len());
+    let mut unit_prices = Vec::with_capacity(items.len());
     for index in 0..items.len() {
         let base = format!("/orderItems/{index}");
         let item_id = OrderItemId::parse(r.required_text(&format!("{base}/orderItemId"))?)
@@ -161,21 +162,29 @@ pub fn parse_order(order: &Value) -> Result<MarketplaceOrder, Invalid> {
             }
             None => return r.fail(&field(&quantity_path), "missing or not an integer"),
         };
-        let unit_price = r.money(&format!("{base}/product/price/unitPrice"), Some(currency))?;
-        if unit_price.is_some_and(|p| p.minor_units < 0) {
-            return r.fail(&field(&format!("{base}/product/price/unitPrice/amount")), "negative");
+        let price_path = format!("{base}/product/price/unitPrice");
+        if let Some(unit_price) = r.money(&price_path, sent_currency)? {
+            if unit_price.minor_units < 0 {
+                return r.fail(&field(&format!("{price_path}/amount")), "negative");
+            }
+            unit_prices.push(LinePrice { item_id: item_id.clone(), unit_price });
         }
         lines.push(OrderLine::new(
             item_id,
             r.text(&format!("{base}/product/sellerSku"))?,
             r.text(&format!("{base}/product/title"))?,
+            r.text(&format!("{base}/product/asin"))?,
             quantity,
-            unit_price,
         ));
     }
 
     let released = state.is_released();
-    let paid_amount = if released { paid_amount(&r, currency)? } else { None };
+    let total = r.money("/proceeds/grandTotal", sent_currency)?;
+    let paid_amount = match sent_currency {
+        Some(currency) if released => paid_amount(&r, currency)?,
+        _ => None,
+    };
+    let prices = prices(&r, &lines, total.or(paid_amount), unit_prices, released)?;
     let customer = if released { customer(&r)? } else { None };
     Ok(MarketplaceOrder {
         id,
@@ -185,10 +194,67 @@ pub fn parse_order(order: &Value) -> Result<MarketplaceOrder, Invalid> {
         state,
         lines,
         currency,
-        total,
+        prices,
         paid_amount,
         customer,
     })
+}
+
+/// The order's prices when Amazon sent them. A Pending order has none (Amazon omits pricing
+/// until the payment is authorised) or, rarely, some; partial prices of a Pending order are
+/// ignored. A released order must price every line, else it is rejected naming the field.
+fn prices(
+    r: &Reader<'_>,
+    lines: &[OrderLine],
+    total: Option<Money>,
+    unit_prices: Vec<LinePrice>,
+    released: bool,
+) -> Result<Option<Prices>, Invalid> {
+    if total.is_none() && unit_prices.is_empty() {
+        return Ok(None);
+    }
+    let Some(total) = total else {
+        return if released {
+            r.fail("proceeds.grandTotal", "missing on a released order that has item prices")
+        } else {
+            Ok(None)
+        };
+    };
+    match Prices::new(lines, total, unit_prices) {
+        Ok(prices) => Ok(Some(prices)),
+        Err(_) if !released => Ok(None),
+        Err(PricingError::LineWithoutPrice(item)) => {
+            let index = lines.iter().position(|l| l.item_id == item).unwrap_or_default();
+            r.fail(&format!("orderItems[{index}].product.price.unitPrice"), "missing on a released order")
+        }
+        Err(error) => r.fail("orderItems", error),
+    }
+}
+
+/// The currency Amazon prices orders in, by marketplace id (Amazon's published marketplace ids).
+pub fn default_currency(marketplace_id: &str) -> Option<Currency> {
+    let code = match marketplace_id {
+        "A1PA6795UKMFR9" | "A1RKKUPIHCS9HS" | "A13V1IB3VIYZZH" | "APJ6JRA9NG5V4" | "A1805IZSGTT6HS"
+        | "AMEN7PMS3EDWL" | "A28R8C7NBKEWEA" => "EUR",
+        "A1F83G8C2ARO7P" => "GBP",
+        "A2NODRKZP88ZB9" => "SEK",
+        "A1C3SOZRARQ6R3" => "PLN",
+        "A33AVAJ2PDY3EV" => "TRY",
+        "A2VIGQ35RCS4UG" => "AED",
+        "A17E79C6D8DWNP" => "SAR",
+        "ARBP9OOSHTCHU" => "EGP",
+        "A21TJRUUN4KGV" => "INR",
+        "AE08WJ6YKNBMC" => "ZAR",
+        "ATVPDKIKX0DER" => "USD",
+        "A2EUQ1WTGCTBG2" => "CAD",
+        "A1AM78C64UM0Y8" => "MXN",
+        "A2Q3Y263D00KWC" => "BRL",
+        "A1VC38T7YXB528" => "JPY",
+        "A39IBJ37TRP1C6" => "AUD",
+        "A19VAU5U5O7RUS" => "SGD",
+        _ => return None,
+    };
+    Currency::parse(code).ok()
 }
 
 fn paid_amount(r: &Reader<'_>, currency: Currency) -> Result<Option<Money>, Invalid> {
@@ -271,7 +337,69 @@ mod tests {
         assert_eq!(order.paid_amount.unwrap().minor_units, 3998);
         assert_eq!(order.customer.unwrap().shipping_address.city, "Berlin");
         assert_eq!(order.lines[0].quantity, 2);
-        assert_eq!(order.lines[0].unit_price.unwrap().minor_units, 1999);
+        let prices = order.prices.unwrap();
+        assert_eq!(prices.total.minor_units, 3998);
+        assert_eq!(prices.unit_price(&order.lines[0].item_id).unwrap().minor_units, 1999);
+    }
+
+    /// What Amazon sends for an order whose payment is not yet authorised: no pricing, no
+    /// proceeds, no payment, no buyer, no recipient.
+    fn pending_order_as_amazon_sends_it() -> Value {
+        json!({
+            "orderId": "302-1111111-3333333",
+            "createdTime": "2026-11-28T10:00:00Z",
+            "lastUpdatedTime": "2026-11-28T10:00:00Z",
+            "salesChannel": {"channelName": "AMAZON", "marketplaceId": "A1F83G8C2ARO7P"},
+            "fulfillment": {"fulfillmentStatus": "PENDING"},
+            "orderItems": [{"orderItemId": "11111111111111", "quantityOrdered": 3,
+                "product": {"asin": "B000000001", "sellerSku": "SKU-1", "title": "Mug"}}]
+        })
+    }
+
+    #[test]
+    fn pending_order_without_prices_reads_with_items_and_no_money() {
+        let order = parse_order(&pending_order_as_amazon_sends_it()).unwrap();
+        assert_eq!(order.state, MarketplaceOrderState::Pending);
+        assert!(order.prices.is_none());
+        assert!(order.paid_amount.is_none());
+        assert!(order.customer.is_none());
+        let line = &order.lines[0];
+        assert_eq!(
+            (
+                line.marketplace_product_id.as_deref(),
+                line.sku.as_deref(),
+                line.title.as_deref(),
+                line.quantity
+            ),
+            (Some("B000000001"), Some("SKU-1"), Some("Mug"), 3)
+        );
+        // The currency comes from the marketplace id, never as an amount.
+        assert_eq!(order.currency.unwrap().code(), "GBP");
+    }
+
+    #[test]
+    fn pending_order_of_an_unknown_marketplace_has_no_currency_and_still_reads() {
+        let mut raw = pending_order_as_amazon_sends_it();
+        raw["salesChannel"]["marketplaceId"] = json!("AXXXXXXXXXXXXX");
+        let order = parse_order(&raw).unwrap();
+        assert!(order.currency.is_none());
+        assert!(order.prices.is_none());
+    }
+
+    #[test]
+    fn released_order_missing_an_item_price_is_rejected_naming_the_item() {
+        let mut raw = released_order();
+        raw["orderItems"][0]["product"].as_object_mut().unwrap().remove("price");
+        let error = parse_order(&raw).unwrap_err();
+        assert!(error.reason.contains("orderItems[0].product.price.unitPrice"), "{}", error.reason);
+    }
+
+    #[test]
+    fn released_order_without_grand_total_is_priced_by_its_payment() {
+        let mut raw = released_order();
+        raw.as_object_mut().unwrap().remove("proceeds");
+        let order = parse_order(&raw).unwrap();
+        assert_eq!(order.prices.unwrap().total.minor_units, 3998);
     }
 
     #[test]
