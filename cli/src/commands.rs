@@ -144,6 +144,8 @@ pub fn amazon_account(
             window_lag_secs: AmazonSettings::DEFAULT_WINDOW_LAG_SECS,
             overlap_secs: AmazonSettings::DEFAULT_OVERLAP_SECS,
             initial_lookback_hours: AmazonSettings::DEFAULT_INITIAL_LOOKBACK_HOURS,
+            seller_id: None,
+            quota_overrides: Vec::new(),
         }),
     }
 }

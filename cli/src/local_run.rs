@@ -191,6 +191,8 @@ pub fn sandbox_account(
             window_lag_secs,
             overlap_secs: 60,
             initial_lookback_hours: 1,
+            seller_id: Some(seller.seller_id.clone()),
+            quota_overrides: Vec::new(),
         }),
     }
 }

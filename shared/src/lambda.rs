@@ -28,7 +28,9 @@ where
     let ports = &ports;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = Deadline::from_epoch_millis(event.context.deadline);
-        handler(ports.clone(), event.payload, deadline).await.map_err(Diagnostic::from)
+        let result = handler(ports.clone(), event.payload, deadline).await;
+        ports.metrics.flush();
+        result.map_err(Diagnostic::from)
     }))
     .await
 }

@@ -2,8 +2,8 @@
 //! the marketplaces; tests and the local run plug in the same adapters against local servers.
 
 use crate::domain::{
-    AccountId, MarketplaceAccount, MarketplaceOrder, MarketplaceOrderId, OrderKey, OrderStatus, Package,
-    SalesOrder,
+    AccountId, Marketplace, MarketplaceAccount, MarketplaceOrder, MarketplaceOrderId, OrderKey, OrderStatus,
+    Package, SalesOrder,
 };
 use crate::Deadline;
 use async_trait::async_trait;
@@ -238,6 +238,118 @@ pub trait MarketplaceConnector: Send + Sync {
     ) -> Result<Arc<dyn MarketplaceClient>, MarketplaceError>;
 }
 
+/// A marketplace's documented usage plan for one operation: a token bucket refilled at `rate`
+/// requests per second, holding at most `burst` requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quota {
+    pub rate_per_second: f64,
+    pub burst: u32,
+}
+
+/// Paces marketplace calls per account and operation, shared by every concurrent invocation, so
+/// that Orderbridge never causes a throttle itself.
+#[async_trait]
+pub trait CallPacer: Send + Sync {
+    /// Reserves one call of `operation` for `account` under `quota` and answers how long the
+    /// caller must wait before making it (zero: at once). The reservation is taken either way,
+    /// so callers that wait don't overtake one another.
+    async fn reserve(
+        &self,
+        account: &AccountId,
+        operation: &str,
+        quota: Quota,
+    ) -> Result<Duration, StoreError>;
+}
+
+/// The business and health figures an operator watches, per marketplace and account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    OrdersImported,
+    OrdersRejected,
+    OrdersReleased,
+    OrdersCancelled,
+    PackagesConfirmed,
+    PackagesRefused,
+    MarketplaceThrottles,
+    /// Gauge: orders Pending now.
+    PendingOrders,
+    /// Gauge: age of the oldest Pending order.
+    OldestPendingAgeSeconds,
+    /// Gauge: now − the time up to which every change of the account is stored.
+    ImportLagSeconds,
+    BuyerDataErased,
+    /// Gauge: seller decisions (accept/refuse) waiting for the operator.
+    OpenDecisions,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 12] = [
+        Metric::OrdersImported,
+        Metric::OrdersRejected,
+        Metric::OrdersReleased,
+        Metric::OrdersCancelled,
+        Metric::PackagesConfirmed,
+        Metric::PackagesRefused,
+        Metric::MarketplaceThrottles,
+        Metric::PendingOrders,
+        Metric::OldestPendingAgeSeconds,
+        Metric::ImportLagSeconds,
+        Metric::BuyerDataErased,
+        Metric::OpenDecisions,
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Metric::OrdersImported => "OrdersImported",
+            Metric::OrdersRejected => "OrdersRejected",
+            Metric::OrdersReleased => "OrdersReleased",
+            Metric::OrdersCancelled => "OrdersCancelled",
+            Metric::PackagesConfirmed => "PackagesConfirmed",
+            Metric::PackagesRefused => "PackagesRefused",
+            Metric::MarketplaceThrottles => "MarketplaceThrottles",
+            Metric::PendingOrders => "PendingOrders",
+            Metric::OldestPendingAgeSeconds => "OldestPendingAgeSeconds",
+            Metric::ImportLagSeconds => "ImportLagSeconds",
+            Metric::BuyerDataErased => "BuyerDataErased",
+            Metric::OpenDecisions => "OpenDecisions",
+        }
+    }
+
+    /// Counts add up within an invocation; gauges keep the last value.
+    pub fn is_gauge(&self) -> bool {
+        matches!(
+            self,
+            Metric::PendingOrders
+                | Metric::OldestPendingAgeSeconds
+                | Metric::ImportLagSeconds
+                | Metric::OpenDecisions
+        )
+    }
+
+    pub fn unit(&self) -> &'static str {
+        match self {
+            Metric::OldestPendingAgeSeconds | Metric::ImportLagSeconds => "Seconds",
+            _ => "Count",
+        }
+    }
+}
+
+/// Where metrics go: CloudWatch (embedded metric format) in Lambda, memory in tests. Values
+/// carry no customer data by construction: a metric, a marketplace, an account id, a number.
+pub trait MetricsSink: Send + Sync {
+    fn record(&self, marketplace: Marketplace, account: &AccountId, metric: Metric, value: f64);
+    /// Writes what was recorded since the last flush; called at the end of each invocation.
+    fn flush(&self);
+}
+
+/// Drops every metric (command-line runs that publish none).
+pub struct NoMetrics;
+
+impl MetricsSink for NoMetrics {
+    fn record(&self, _: Marketplace, _: &AccountId, _: Metric, _: f64) {}
+    fn flush(&self) {}
+}
+
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
@@ -257,6 +369,7 @@ pub struct Ports {
     pub orders: Arc<dyn OrderStore>,
     pub status_queue: Arc<dyn StatusQueue>,
     pub marketplaces: Arc<dyn MarketplaceConnector>,
+    pub metrics: Arc<dyn MetricsSink>,
     pub clock: Arc<dyn Clock>,
     pub settings: PipelineSettings,
 }

@@ -3,10 +3,11 @@
 //! their own endpoints.
 
 use crate::adapters::dynamodb::DynamoStore;
+use crate::adapters::emf::EmfMetrics;
 use crate::adapters::secrets::{SecretSource, SecretsManager};
 use crate::adapters::sp_api::SpApiConnector;
 use crate::adapters::sqs::SqsStatusQueue;
-use crate::ports::{PipelineSettings, Ports, StatusQueue, SystemClock};
+use crate::ports::{NoMetrics, PipelineSettings, Ports, StatusQueue, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ pub const TABLE_VAR: &str = "ORDERBRIDGE_TABLE";
 pub const STATUS_QUEUE_VAR: &str = "ORDERBRIDGE_STATUS_QUEUE_URL";
 pub const FIRST_CHECK_DELAY_VAR: &str = "ORDERBRIDGE_FIRST_STATUS_CHECK_SECS";
 pub const RECHECK_BASE_VAR: &str = "ORDERBRIDGE_PENDING_RECHECK_SECS";
+/// The stack name: the `Service` dimension of every metric.
+pub const SERVICE_VAR: &str = "ORDERBRIDGE_SERVICE";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -74,6 +77,7 @@ pub fn ports_over(
         orders: Arc::new(store),
         status_queue,
         marketplaces: Arc::new(SpApiConnector::new(secrets)),
+        metrics: Arc::new(NoMetrics),
         clock: Arc::new(SystemClock),
         settings,
     }
@@ -84,6 +88,9 @@ pub async fn lambda_ports_from_env() -> Result<Ports, ConfigError> {
     let table = required(TABLE_VAR)?;
     let queue_url = required(STATUS_QUEUE_VAR)?;
     let settings = settings_from_env()?;
+    let service = std::env::var(SERVICE_VAR).unwrap_or_else(|_| "orderbridge".into());
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Ok(aws_ports(&sdk, &table, &queue_url, settings))
+    let mut ports = aws_ports(&sdk, &table, &queue_url, settings);
+    ports.metrics = Arc::new(EmfMetrics::stdout(service));
+    Ok(ports)
 }

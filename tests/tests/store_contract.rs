@@ -277,6 +277,8 @@ async fn accounts_and_rejections_are_listed(store: DynamoStore) {
             window_lag_secs: 120,
             overlap_secs: 300,
             initial_lookback_hours: 72,
+            seller_id: None,
+            quota_overrides: Vec::new(),
         }),
     };
     store.put_account(&account).await.unwrap();

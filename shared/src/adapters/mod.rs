@@ -2,6 +2,7 @@
 //! run.
 
 pub mod dynamodb;
+pub mod emf;
 pub mod local;
 pub mod redact;
 pub mod secrets;

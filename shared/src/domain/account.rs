@@ -64,6 +64,21 @@ pub struct AmazonSettings {
     pub overlap_secs: u32,
     /// Where the first import of a new account starts, in hours before now.
     pub initial_lookback_hours: u32,
+    /// The merchant's selling partner id, which Amazon's notifications name (`SellerId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller_id: Option<String>,
+    /// Usage plans Amazon raised for this seller; other operations are paced at the
+    /// documented defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quota_overrides: Vec<QuotaOverride>,
+}
+
+/// A usage plan for one SP-API operation (e.g. `getOrder`) that differs from the documented one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaOverride {
+    pub operation: String,
+    pub requests_per_hour: u32,
+    pub burst: u32,
 }
 
 impl AmazonSettings {

@@ -99,6 +99,8 @@ mod tests {
             window_lag_secs: 120,
             overlap_secs: 300,
             initial_lookback_hours: 24,
+            seller_id: None,
+            quota_overrides: Vec::new(),
         }
     }
 
