@@ -227,6 +227,35 @@ pub trait MarketplaceClient: Send + Sync {
         package: &Package,
         deadline: Deadline,
     ) -> Result<(), MarketplaceError>;
+    /// One cheap call proving the account's credentials work, which also tells whether the
+    /// marketplace pushes this account's order changes.
+    async fn check_access(&self, deadline: Deadline) -> Result<AccessCheck, MarketplaceError>;
+    /// Asks the marketplace to push the account's order changes to `destination` (Amazon: the
+    /// ARN of an SQS queue). Idempotent: an existing subscription is kept. Marketplaces that
+    /// push nothing (event feeds) answer `NotSupported`.
+    async fn subscribe_order_changes(
+        &self,
+        destination: &str,
+        deadline: Deadline,
+    ) -> Result<Subscription, MarketplaceError>;
+    /// Stops pushing the account's order changes; does nothing if there is no subscription.
+    async fn unsubscribe_order_changes(&self, deadline: Deadline) -> Result<(), MarketplaceError>;
+}
+
+/// What [`MarketplaceClient::check_access`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessCheck {
+    /// The subscription pushing order changes, if there is one.
+    pub order_change_subscription: Option<String>,
+}
+
+/// A marketplace's push of order changes to Orderbridge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Subscription {
+    /// Subscribed (now or before), with the marketplace's subscription id.
+    Active { subscription_id: String, destination_id: String },
+    /// The marketplace has nothing to push; its changes are read from its feed.
+    NotSupported,
 }
 
 /// Builds a client for an account; clients (and their access tokens) are cached per account.

@@ -20,6 +20,16 @@ pub struct SpApiClient {
     secrets: Arc<dyn SecretSource>,
     request_timeout: Duration,
     token: Mutex<Option<AccessToken>>,
+    grantless_token: Mutex<Option<AccessToken>>,
+}
+
+/// Which access token an operation needs: the seller's (refresh-token grant), or a grantless
+/// one for the application (client-credentials grant with a scope), as the Notifications API's
+/// destination operations require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TokenKind {
+    Seller,
+    Grantless(&'static str),
 }
 
 /// A successful response: status and parsed JSON body (Null for an empty body).
@@ -42,11 +52,26 @@ impl SpApiClient {
         secrets: Arc<dyn SecretSource>,
         request_timeout: Duration,
     ) -> Self {
-        Self { account, settings, http, secrets, request_timeout, token: Mutex::new(None) }
+        Self {
+            account,
+            settings,
+            http,
+            secrets,
+            request_timeout,
+            token: Mutex::new(None),
+            grantless_token: Mutex::new(None),
+        }
     }
 
-    async fn access_token(&self, operation: &'static str) -> Result<String, MarketplaceError> {
-        let mut cached = self.token.lock().await;
+    async fn access_token(
+        &self,
+        operation: &'static str,
+        kind: TokenKind,
+    ) -> Result<String, MarketplaceError> {
+        let mut cached = match kind {
+            TokenKind::Seller => self.token.lock().await,
+            TokenKind::Grantless(_) => self.grantless_token.lock().await,
+        };
         if let Some(token) = cached.as_ref().filter(|t| t.is_fresh()) {
             return Ok(token.value.clone());
         }
@@ -61,15 +86,24 @@ impl SpApiClient {
                     self.settings.credentials_secret
                 ),
             })?;
-        let response = self
-            .http
-            .post(&self.settings.token_url)
-            .form(&[
+        let form: Vec<(&str, &str)> = match kind {
+            TokenKind::Seller => vec![
                 ("grant_type", "refresh_token"),
                 ("refresh_token", credentials.refresh_token.as_str()),
                 ("client_id", credentials.client_id.as_str()),
                 ("client_secret", credentials.client_secret.as_str()),
-            ])
+            ],
+            TokenKind::Grantless(scope) => vec![
+                ("grant_type", "client_credentials"),
+                ("scope", scope),
+                ("client_id", credentials.client_id.as_str()),
+                ("client_secret", credentials.client_secret.as_str()),
+            ],
+        };
+        let response = self
+            .http
+            .post(&self.settings.token_url)
+            .form(&form)
             .send()
             .await
             .map_err(|e| self.unavailable(operation, e))?;
@@ -97,8 +131,11 @@ impl SpApiClient {
         Ok(token.value)
     }
 
-    async fn forget_token(&self) {
-        *self.token.lock().await = None;
+    async fn forget_token(&self, kind: TokenKind) {
+        match kind {
+            TokenKind::Seller => *self.token.lock().await = None,
+            TokenKind::Grantless(_) => *self.grantless_token.lock().await = None,
+        }
     }
 
     fn unavailable(&self, operation: &'static str, error: reqwest::Error) -> MarketplaceError {
@@ -139,11 +176,27 @@ impl SpApiClient {
         body: Option<&Value>,
         deadline: Deadline,
     ) -> Result<ApiResponse, MarketplaceError> {
+        self.call_as(TokenKind::Seller, operation, method, url, query, body, deadline).await
+    }
+
+    /// [`Self::call`] with the given kind of access token.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn call_as(
+        &self,
+        kind: TokenKind,
+        operation: &'static str,
+        method: Method,
+        url: reqwest::Url,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        deadline: Deadline,
+    ) -> Result<ApiResponse, MarketplaceError> {
         let mut attempt = 0;
         let mut token_rejections = 0;
         loop {
             attempt += 1;
-            let result = self.send_once(operation, method.clone(), url.clone(), query, body, deadline).await;
+            let result =
+                self.send_once(kind, operation, method.clone(), url.clone(), query, body, deadline).await;
             let wait = match &result {
                 Ok(response) if is_token_rejection(response.status) => {
                     token_rejections += 1;
@@ -156,7 +209,7 @@ impl SpApiClient {
                         });
                     }
                     // Expired or revoked before we expected: fetch a new one and try again.
-                    self.forget_token().await;
+                    self.forget_token(kind).await;
                     Duration::ZERO
                 }
                 Err(MarketplaceError::Throttled { retry_after, .. }) => *retry_after,
@@ -174,8 +227,10 @@ impl SpApiClient {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn send_once(
         &self,
+        kind: TokenKind,
         operation: &'static str,
         method: Method,
         url: reqwest::Url,
@@ -183,7 +238,7 @@ impl SpApiClient {
         body: Option<&Value>,
         deadline: Deadline,
     ) -> Result<ApiResponse, MarketplaceError> {
-        let token = self.access_token(operation).await?;
+        let token = self.access_token(operation, kind).await?;
         let timeout = deadline.remaining().saturating_sub(Deadline::SAFETY_MARGIN).min(self.request_timeout);
         if timeout.is_zero() {
             return Err(MarketplaceError::Unavailable {
@@ -224,7 +279,8 @@ impl SpApiClient {
                     .unwrap_or(BASE_BACKOFF)
                     .clamp(Duration::from_millis(100), MAX_BACKOFF),
             }),
-            s if s == StatusCode::NOT_FOUND || is_token_rejection(s) => {
+            // For the caller to interpret: an unknown resource, an existing one.
+            s if s == StatusCode::NOT_FOUND || s == StatusCode::CONFLICT || is_token_rejection(s) => {
                 Ok(ApiResponse { status, body: Value::Null })
             }
             s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {

@@ -3,6 +3,7 @@
 
 mod http;
 mod lwa;
+mod notifications;
 mod orders;
 mod position;
 mod shipment;
@@ -109,7 +110,7 @@ mod client_impl {
     use super::position::{iso, AmazonPosition};
     use super::*;
     use crate::domain::{MarketplaceOrder, MarketplaceOrderId, Package, SalesOrder};
-    use crate::ports::{ChangeBatch, FeedPosition, RejectedOrder};
+    use crate::ports::{AccessCheck, ChangeBatch, FeedPosition, RejectedOrder, Subscription};
     use crate::Deadline;
     use chrono::Utc;
     use reqwest::{Method, StatusCode};
@@ -236,6 +237,7 @@ mod client_impl {
             let body = shipment::confirm_shipment_body(order, package);
             let response = self.call(OPERATION, Method::POST, url, &[], Some(&body), deadline).await?;
             match response.status {
+                status if status.is_success() => Ok(()),
                 StatusCode::NOT_FOUND => Err(MarketplaceError::Refused {
                     account: self.account.clone(),
                     operation: OPERATION,
@@ -244,8 +246,29 @@ mod client_impl {
                         order.key.marketplace_order_id
                     ),
                 }),
-                _ => Ok(()),
+                status => Err(MarketplaceError::Refused {
+                    account: self.account.clone(),
+                    operation: OPERATION,
+                    message: format!("HTTP {status}"),
+                }),
             }
+        }
+
+        async fn check_access(&self, deadline: Deadline) -> Result<AccessCheck, MarketplaceError> {
+            let subscription = self.order_change_subscription(deadline).await?;
+            Ok(AccessCheck { order_change_subscription: subscription.map(|s| s.subscription_id) })
+        }
+
+        async fn subscribe_order_changes(
+            &self,
+            destination: &str,
+            deadline: Deadline,
+        ) -> Result<Subscription, MarketplaceError> {
+            self.subscribe(destination, deadline).await
+        }
+
+        async fn unsubscribe_order_changes(&self, deadline: Deadline) -> Result<(), MarketplaceError> {
+            self.unsubscribe(deadline).await
         }
     }
 }
