@@ -147,6 +147,27 @@ pub struct StatusCheck {
     /// How many times the order was found still pending; drives the growing delay.
     #[serde(default)]
     pub attempt: u32,
+    /// How many times the status function itself sent this check on (re-checks, throttled or
+    /// deferred checks). Bounded, so that no status-queue chain perpetuates itself.
+    #[serde(default)]
+    pub hops: u32,
+}
+
+impl StatusCheck {
+    pub fn new(account_id: AccountId, marketplace_order_id: MarketplaceOrderId) -> Self {
+        Self { account_id, marketplace_order_id, attempt: 0, hops: 0 }
+    }
+}
+
+/// A marketplace's push that one of its orders changed. It names the order, nothing more: the
+/// status function reads the order itself, since pushes repeat and arrive out of order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderChangeNotice {
+    pub marketplace: Marketplace,
+    /// The marketplace's id of the seller (Amazon: the selling partner id).
+    pub seller_id: String,
+    pub order_id: MarketplaceOrderId,
+    pub notification_id: String,
 }
 
 #[derive(Debug, thiserror::Error)]

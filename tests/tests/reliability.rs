@@ -96,7 +96,7 @@ async fn an_import_close_to_its_timeout_stops_and_the_next_run_continues() {
 }
 
 #[tokio::test]
-async fn a_status_batch_close_to_its_timeout_returns_unstarted_messages() {
+async fn a_status_batch_close_to_its_timeout_sends_unstarted_checks_on_without_using_a_receive() {
     let p = Pipeline::on_moto().await;
     let id = p.place(NewOrder::pending(vec![item("A", 1, 100)]));
     p.import().await.unwrap();
@@ -104,14 +104,57 @@ async fn a_status_batch_close_to_its_timeout_returns_unstarted_messages() {
     p.sandbox.release_payment(&id);
     let response = orderbridge::handlers::status::handle(
         &p.ports,
-        orderbridge_tests::sqs_event(messages.clone()),
+        orderbridge_tests::sqs_event(messages),
         Deadline::after(Duration::from_millis(10)),
     )
     .await;
-    assert_eq!(response.batch_item_failures.len(), 1, "not started, so back to the queue");
+    assert!(response.batch_item_failures.is_empty(), "not failed: a failure would use up a receive");
+    assert_eq!(p.sandbox.request_count("getOrder"), 0, "not started");
     assert_eq!(p.order(&id).await.status(), OrderStatus::Pending);
-    p.run_status(messages).await;
+    let sent_on = p.status_messages().await;
+    assert_eq!(sent_on.len(), 1, "sent on to the status queue instead");
+    let check: orderbridge::ports::StatusCheck =
+        serde_json::from_str(sent_on[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(check.hops, 1, "counted, so no chain goes on forever");
+    p.run_status(sent_on).await;
     assert_eq!(p.order(&id).await.status(), OrderStatus::Deliverable);
+}
+
+#[tokio::test]
+async fn a_batch_whose_every_check_fails_fails_the_invocation() {
+    let p = Pipeline::on_moto().await;
+    let ids: Vec<String> =
+        (0..3).map(|i| p.place(NewOrder::pending(vec![item(&format!("A{i}"), 1, 100)]))).collect();
+    p.import().await.unwrap();
+    let messages = p.status_messages().await;
+    assert_eq!(messages.len(), ids.len());
+    // The marketplace is down: every getOrder answers 500.
+    p.sandbox.set_faults(orderbridge_sandbox::FaultConfig {
+        get_order: orderbridge_sandbox::EndpointFaults {
+            server_error_percent: 100,
+            ..orderbridge_sandbox::EndpointFaults::none()
+        },
+        ..orderbridge_sandbox::FaultConfig::none()
+    });
+    let event = serde_json::to_value(orderbridge_tests::sqs_event(messages.clone())).unwrap();
+    let outcome = orderbridge::handlers::status::handle_payload(
+        &p.ports,
+        event,
+        Deadline::after(Duration::from_secs(8)),
+    )
+    .await;
+    let error = outcome.expect_err("an outage must show as a function error");
+    assert_eq!(error.error_type(), "BatchFailed");
+
+    // With the marketplace back, one failing message among good ones fails only itself.
+    p.sandbox.set_faults(orderbridge_sandbox::FaultConfig::none());
+    let mut mixed = messages;
+    mixed.push(orderbridge_tests::message_with_body("poison", "not a status check"));
+    let event = serde_json::to_value(orderbridge_tests::sqs_event(mixed)).unwrap();
+    let response =
+        orderbridge::handlers::status::handle_payload(&p.ports, event, Deadline::unlimited()).await.unwrap();
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(response.batch_item_failures[0].item_identifier, "poison");
 }
 
 #[tokio::test]
@@ -149,8 +192,14 @@ async fn a_poison_status_message_reaches_the_dead_letter_queue_and_redrive_is_sa
     for _ in 0..4 {
         let out = p.sqs.receive_message().queue_url(&queue_url).visibility_timeout(0).send().await.unwrap();
         for m in out.messages.unwrap_or_default() {
-            let response = p.run_status(vec![orderbridge_tests::lambda_message(&m)]).await;
-            assert_eq!(response.batch_item_failures.len(), 1, "a poison message always fails");
+            let event =
+                serde_json::to_value(orderbridge_tests::sqs_event(vec![orderbridge_tests::lambda_message(
+                    &m,
+                )]))
+                .unwrap();
+            let outcome =
+                orderbridge::handlers::status::handle_payload(&p.ports, event, Deadline::unlimited()).await;
+            assert!(outcome.is_err(), "a poison message always fails, and alone it fails its batch");
         }
     }
     let letters = orderbridge_cli::commands::dead_letters(&queue_url, &dlq_url, Some(&moto_url())).await;

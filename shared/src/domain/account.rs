@@ -38,6 +38,13 @@ impl MarketplaceAccount {
             AccountSettings::Amazon(_) => Marketplace::Amazon,
         }
     }
+
+    /// The marketplace's id of the seller, which its pushes name.
+    pub fn seller_id(&self) -> Option<&str> {
+        match &self.settings {
+            AccountSettings::Amazon(settings) => settings.seller_id.as_deref(),
+        }
+    }
 }
 
 /// Per-marketplace connection settings; the variant decides the marketplace, so an account can't

@@ -160,7 +160,7 @@ async fn store_change(
     let fresh =
         SalesOrder::from_marketplace(account.marketplace(), account.id.clone(), order, ports.clock.now());
     let check =
-        StatusCheck { account_id: account.id.clone(), marketplace_order_id: order.id.clone(), attempt: 0 };
+        StatusCheck::new(account.id.clone(), order.id.clone());
     let mut latest = ports.orders.get_order(&fresh.key).await?;
     if latest.is_none() {
         if fresh.status() == OrderStatus::Pending {

@@ -1,28 +1,45 @@
-//! Pending → Deliverable: ask the marketplace for an order's current state and record payment
-//! and customer once it is released, or cancel it, or check again later with a growing delay.
+//! Pending → Deliverable: read an order's current state at the marketplace and record prices,
+//! payment and customer once it is released, or cancel it. A check comes from the status queue
+//! (the import noticed a change, an early re-check, the housekeeping sweep) or from the
+//! marketplace's own push (Amazon's `ORDER_CHANGE`). Re-checks are bounded: no chain of checks
+//! perpetuates itself; the sweep looks at long-pending orders instead.
 
-use crate::domain::{MarketplaceOrderState, OrderKey, OrderStatus, TransitionError};
-use crate::ports::{MarketplaceError, Ports, QueueError, Retryable, StatusCheck, StoreError};
+use crate::domain::{
+    MarketplaceAccount, MarketplaceOrderState, OrderKey, OrderStatus, SalesOrder, TransitionError,
+};
+use crate::ports::{
+    MarketplaceError, Metric, OrderChangeNotice, Ports, QueueError, Retryable, StatusCheck, StoreError,
+};
 use crate::Deadline;
 use serde::Serialize;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum StatusOutcome {
-    /// Payment released: payment and customer stored, order Deliverable.
+    /// Payment released: prices, payment and customer stored, order Deliverable.
     Promoted,
-    /// Still pending at the marketplace; another check is queued.
-    StillPending,
+    /// Still pending at the marketplace; `rechecked` when another check was queued.
+    StillPending {
+        rechecked: bool,
+    },
     Cancelled,
+    /// Not stored before (the push came before the import): stored now, with this status.
+    Imported(OrderStatus),
     /// Nothing to do: the order already reflects the marketplace (repeated or late message).
     AlreadySettled,
+}
+
+/// Where a check comes from; a push needs no early re-checks, the marketplace pushes again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Queue,
+    Push,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
     #[error("status check for unknown account {0:?}")]
     UnknownAccount(String),
-    #[error("order {0} is not stored (yet); retry later")]
-    OrderNotStored(OrderKey),
     #[error("order {0} is unknown to the marketplace")]
     UnknownToMarketplace(OrderKey),
     #[error(transparent)]
@@ -38,7 +55,7 @@ pub enum StatusError {
 impl Retryable for StatusError {
     fn is_retryable(&self) -> bool {
         match self {
-            StatusError::OrderNotStored(_) | StatusError::Queue(_) => true,
+            StatusError::Queue(_) => true,
             StatusError::Marketplace(e) => e.is_retryable(),
             StatusError::Store(e) => e.is_retryable(),
             _ => false,
@@ -46,11 +63,29 @@ impl Retryable for StatusError {
     }
 }
 
+/// Early re-checks of an order still pending before the sweep takes over.
+pub const MAX_EARLY_RECHECKS: u32 = 4;
+/// How often the status function may send a check on to its own queue (re-checks, throttled
+/// and deferred checks): well below Lambda's recursive-loop detection (about 16).
+pub const MAX_HOPS: u32 = 10;
+
 const CONFLICT_RETRIES: usize = 5;
+
+/// The account a marketplace push is about: an enabled account of that marketplace with that
+/// seller id. None when the push is not for us (a disabled or removed account).
+pub async fn account_for(
+    ports: &Ports,
+    notice: &OrderChangeNotice,
+) -> Result<Option<MarketplaceAccount>, StoreError> {
+    Ok(ports.accounts.list_accounts().await?.into_iter().find(|a| {
+        a.enabled && a.marketplace() == notice.marketplace && a.seller_id() == Some(notice.seller_id.as_str())
+    }))
+}
 
 pub async fn check(
     ports: &Ports,
     check: &StatusCheck,
+    origin: Origin,
     deadline: Deadline,
 ) -> Result<StatusOutcome, StatusError> {
     let account = ports
@@ -59,9 +94,9 @@ pub async fn check(
         .await?
         .ok_or_else(|| StatusError::UnknownAccount(check.account_id.to_string()))?;
     let key = OrderKey::new(account.marketplace(), account.id.clone(), check.marketplace_order_id.clone());
-    let mut order =
-        ports.orders.get_order(&key).await?.ok_or_else(|| StatusError::OrderNotStored(key.clone()))?;
-    if !matches!(order.status(), OrderStatus::Pending | OrderStatus::Deliverable) {
+    let stored = ports.orders.get_order(&key).await?;
+    if stored.as_ref().is_some_and(|o| !matches!(o.status(), OrderStatus::Pending | OrderStatus::Deliverable))
+    {
         return Ok(StatusOutcome::AlreadySettled);
     }
     let client = ports.marketplaces.connect(&account).await?;
@@ -69,6 +104,31 @@ pub async fn check(
         .get_order(&key.marketplace_order_id, deadline)
         .await?
         .ok_or_else(|| StatusError::UnknownToMarketplace(key.clone()))?;
+    let mut order = match stored {
+        Some(order) => order,
+        // Pushed (or queued by an import that died) before the order was stored: store it as
+        // the import would; an import storing it meanwhile makes this an update below.
+        None => {
+            let fresh = SalesOrder::from_marketplace(
+                account.marketplace(),
+                account.id.clone(),
+                &current,
+                ports.clock.now(),
+            );
+            match ports.orders.insert_order(&fresh).await {
+                Ok(()) => {
+                    tracing::info!(order = %key, status = %fresh.status(), "sales order created from a status check");
+                    ports.metrics.record(account.marketplace(), &account.id, Metric::OrdersImported, 1.0);
+                    if fresh.status() == OrderStatus::Pending {
+                        pending(ports, &account, check, origin, current.state).await?;
+                    }
+                    return Ok(StatusOutcome::Imported(fresh.status()));
+                }
+                Err(StoreError::AlreadyExists { .. }) => reread(ports, &key).await?,
+                Err(error) => return Err(error.into()),
+            }
+        }
+    };
 
     for _ in 0..CONFLICT_RETRIES {
         let outcome = match (order.status(), current.state) {
@@ -82,34 +142,56 @@ pub async fn check(
                     StatusOutcome::Promoted
                 }
                 // Released but prices or customer data aren't available yet: look again later.
-                None => return requeue(ports, check).await,
+                None => return pending(ports, &account, check, Origin::Queue, current.state).await,
             },
-            (OrderStatus::Pending, _) => return requeue(ports, check).await,
+            (OrderStatus::Pending, state) => return pending(ports, &account, check, origin, state).await,
             _ => return Ok(StatusOutcome::AlreadySettled),
         };
         order.observe_marketplace_update(current.updated_at);
         match ports.orders.update_order(&order).await {
             Ok(()) => {
                 tracing::info!(order = %key, outcome = ?outcome, "order status updated");
+                let metric = if outcome == StatusOutcome::Promoted {
+                    Metric::OrdersReleased
+                } else {
+                    Metric::OrdersCancelled
+                };
+                ports.metrics.record(account.marketplace(), &account.id, metric, 1.0);
                 return Ok(outcome);
             }
             // A concurrent check (repeated message) got there first; re-read and decide again.
-            Err(StoreError::Conflict { .. }) => {
-                order = ports
-                    .orders
-                    .get_order(&key)
-                    .await?
-                    .ok_or_else(|| StatusError::OrderNotStored(key.clone()))?;
-            }
+            Err(StoreError::Conflict { .. }) => order = reread(ports, &key).await?,
             Err(error) => return Err(error.into()),
         }
     }
     Err(StoreError::Conflict { what: format!("order {key}") }.into())
 }
 
-async fn requeue(ports: &Ports, check: &StatusCheck) -> Result<StatusOutcome, StatusError> {
+async fn reread(ports: &Ports, key: &OrderKey) -> Result<SalesOrder, StatusError> {
+    ports
+        .orders
+        .get_order(key)
+        .await?
+        .ok_or_else(|| StoreError::Conflict { what: format!("order {key}") }.into())
+}
+
+/// The order is still pending with us. A queued check looks again a bounded number of times, with
+/// a growing delay; a push needs none (the marketplace pushes the release), and neither does
+/// a check whose early re-checks are used up (the sweep looks at it).
+async fn pending(
+    ports: &Ports,
+    account: &MarketplaceAccount,
+    check: &StatusCheck,
+    origin: Origin,
+    reported: MarketplaceOrderState,
+) -> Result<StatusOutcome, StatusError> {
+    let wanted = origin == Origin::Queue || reported != MarketplaceOrderState::Pending;
+    if !wanted || check.attempt >= MAX_EARLY_RECHECKS || check.hops >= MAX_HOPS {
+        tracing::info!(account = %account.id, order = %check.marketplace_order_id, attempt = check.attempt, "order still pending; left to the marketplace's push and the sweep");
+        return Ok(StatusOutcome::StillPending { rechecked: false });
+    }
     let delay = ports.settings.recheck_delay(check.attempt);
-    let next = StatusCheck { attempt: check.attempt.saturating_add(1), ..check.clone() };
+    let next = StatusCheck { attempt: check.attempt + 1, hops: check.hops + 1, ..check.clone() };
     ports.status_queue.enqueue(&next, delay).await?;
     tracing::info!(
         account = %check.account_id,
@@ -118,5 +200,19 @@ async fn requeue(ports: &Ports, check: &StatusCheck) -> Result<StatusOutcome, St
         delay_secs = delay.as_secs(),
         "order still pending; checking again later"
     );
-    Ok(StatusOutcome::StillPending)
+    Ok(StatusOutcome::StillPending { rechecked: true })
 }
+
+/// Sends `check` on to the status queue after `delay` (a throttled or deferred check), unless
+/// its hops are used up. False when it wasn't sent: the caller lets the message fail instead.
+pub async fn send_on(ports: &Ports, check: &StatusCheck, delay: Duration) -> Result<bool, QueueError> {
+    if check.hops >= MAX_HOPS {
+        return Ok(false);
+    }
+    let next = StatusCheck { hops: check.hops + 1, ..check.clone() };
+    ports.status_queue.enqueue(&next, delay.min(MAX_QUEUE_DELAY)).await?;
+    Ok(true)
+}
+
+/// SQS delays messages by at most 15 minutes.
+const MAX_QUEUE_DELAY: Duration = Duration::from_secs(900);

@@ -4,6 +4,7 @@
 mod http;
 mod lwa;
 mod notifications;
+mod order_change;
 mod orders;
 mod position;
 mod shipment;
@@ -18,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use http::SpApiClient;
+pub use order_change::order_change_notice;
 pub use orders::parse_order;
 
 /// Builds one SP-API client per account and keeps it (with its access token) for the life of the
