@@ -32,35 +32,57 @@ pub struct Session {
     pub ports: Ports,
     pub store: DynamoStore,
     embedded: Option<EmbeddedStore>,
+    local: bool,
 }
 
 impl Session {
     pub async fn open(target: &StoreTarget) -> Result<Self> {
-        let settings = PipelineSettings::default();
         match target {
-            StoreTarget::Local(path) => {
-                let embedded = EmbeddedStore::start(Some(path)).await?;
-                let store = embedded.orders_table(LOCAL_TABLE).await?;
-                let secrets: Arc<dyn SecretSource> = Arc::new(InMemorySecrets::new());
-                let ports =
-                    wiring::ports_over(store.clone(), Arc::new(InProcessQueue::new()), secrets, settings);
-                Ok(Self { ports, store, embedded: Some(embedded) })
-            }
+            StoreTarget::Local(path) => Self::local(path).await,
             StoreTarget::Table { name, endpoint_url } => {
                 let sdk = match endpoint_url {
                     Some(url) => local_sdk_config(url).await,
                     None => aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
                 };
-                let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), name);
-                let secrets: Arc<dyn SecretSource> =
-                    Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk)));
-                // The command line records shipments and manages accounts; it never queues status
-                // checks, so an in-process queue is enough here.
-                let ports =
-                    wiring::ports_over(store.clone(), Arc::new(InProcessQueue::new()), secrets, settings);
-                Ok(Self { ports, store, embedded: None })
+                Ok(Self::on_table(&sdk, name))
             }
         }
+    }
+
+    /// The embedded store in a file (created if missing).
+    pub async fn local(path: &std::path::Path) -> Result<Self> {
+        let embedded = EmbeddedStore::start(Some(path)).await?;
+        let store = embedded.orders_table(LOCAL_TABLE).await?;
+        let secrets: Arc<dyn SecretSource> = Arc::new(InMemorySecrets::new());
+        let ports = wiring::ports_over(
+            store.clone(),
+            Arc::new(InProcessQueue::new()),
+            secrets,
+            PipelineSettings::default(),
+        );
+        Ok(Self { ports, store, embedded: Some(embedded), local: true })
+    }
+
+    /// A DynamoDB table with the AWS configuration `sdk`; marketplace credentials are read from
+    /// Secrets Manager with the same configuration.
+    pub fn on_table(sdk: &aws_config::SdkConfig, table: &str) -> Self {
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table);
+        let secrets: Arc<dyn SecretSource> =
+            Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk)));
+        // The command line records shipments and manages accounts; it never queues status
+        // checks, so an in-process queue is enough here.
+        let ports = wiring::ports_over(
+            store.clone(),
+            Arc::new(InProcessQueue::new()),
+            secrets,
+            PipelineSettings::default(),
+        );
+        Self { ports, store, embedded: None, local: false }
+    }
+
+    /// Whether this is the local store (no AWS: no secrets to check, nothing to subscribe).
+    pub fn is_local(&self) -> bool {
+        self.local
     }
 
     pub async fn close(self) {

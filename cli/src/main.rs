@@ -1,19 +1,76 @@
 //! `orderbridge`: run the whole pipeline locally, manage accounts, look at orders, record
-//! shipments — against the local store or a real DynamoDB table.
+//! shipments, check a deployed stack — against the local store or a deployed stack.
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use orderbridge::domain::{AccountId, OrderStatus, ShipmentRequest};
-use orderbridge_cli::commands::{amazon_account, dead_letters, parse_package_line, Session, StoreTarget};
+use orderbridge_cli::accounts::{self, NewAmazonAccount, SubscribeOptions};
+use orderbridge_cli::aws::{outputs, AwsOptions};
+use orderbridge_cli::commands::{parse_package_line, Session};
+use orderbridge_cli::errors::{fatal, report};
 use orderbridge_cli::local_run::{self, LocalRunOptions};
+use orderbridge_cli::queues::{self, DeadLetterQueue};
+use orderbridge_cli::target::{require_local_store, Deployed, Target, Targeting};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "orderbridge", version, about = "Marketplace order intake on AWS serverless")]
+#[command(
+    name = "orderbridge",
+    version,
+    about = "Marketplace order intake on AWS serverless",
+    long_about = "Marketplace order intake on AWS serverless.\n\nCommands work on a deployed stack \
+                  (--stack NAME, or --table NAME) or, without either, on the local store that \
+                  `local-run --store FILE` keeps (--local FILE, default .local/orderbridge.db). \
+                  The target flags go anywhere on the command line."
+)]
 struct Cli {
+    #[command(flatten)]
+    target: TargetArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Args)]
+#[command(next_help_heading = "Target (anywhere on the command line)")]
+struct TargetArgs {
+    /// A deployed stack: its table, queues and secret prefix are read from its outputs.
+    #[arg(long, global = true, env = "ORDERBRIDGE_STACK", value_name = "NAME")]
+    stack: Option<String>,
+    /// A DynamoDB table (stack output OrdersTableName); beats the stack's.
+    #[arg(long, global = true, env = "ORDERBRIDGE_TABLE", value_name = "NAME")]
+    table: Option<String>,
+    /// AWS region of the stack.
+    #[arg(long, global = true, env = "AWS_REGION", value_name = "REGION")]
+    region: Option<String>,
+    /// AWS profile (shared config/credentials files) to use.
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "PROFILE")]
+    profile: Option<String>,
+    /// Another AWS endpoint for every service, e.g. a local emulator. Region and credentials
+    /// default to placeholders there.
+    #[arg(long, global = true, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// The local store written by `local-run --store FILE` [default: .local/orderbridge.db].
+    #[arg(long, global = true, value_name = "FILE")]
+    local: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    fn targeting(&self) -> Targeting {
+        let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        Targeting {
+            stack: nonempty(&self.stack),
+            table: nonempty(&self.table),
+            local: self.local.clone(),
+            aws: AwsOptions {
+                region: nonempty(&self.region),
+                profile: nonempty(&self.profile),
+                endpoint_url: nonempty(&self.endpoint_url),
+            },
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -31,90 +88,64 @@ enum Command {
         #[arg(long)]
         store: Option<PathBuf>,
     },
-    /// Create the orders table (local store or an endpoint) if it does not exist.
-    InitTable(#[command(flatten)] Target),
+    /// Create the orders table (local store, or --table on another endpoint) if it does not exist.
+    InitTable,
+    /// Check a deployed stack: the stack, table, queues, each account's secret and credentials.
+    /// One line per check (ok, warn, FAIL); exits non-zero if any check fails.
+    Doctor,
     /// Connected marketplace accounts.
     Accounts {
-        #[command(flatten)]
-        target: Target,
         #[command(subcommand)]
         command: AccountsCommand,
     },
     /// Sales orders.
     Orders {
-        #[command(flatten)]
-        target: Target,
         #[command(subcommand)]
         command: OrdersCommand,
     },
-    /// Status checks that kept failing (the status dead-letter queue): list them, send them back.
-    DeadLetters {
-        /// The status queue (stack output StatusQueueUrl).
-        #[arg(long, env = "ORDERBRIDGE_STATUS_QUEUE_URL")]
-        queue_url: String,
-        /// Its dead-letter queue (stack output StatusDeadLetterQueueUrl).
-        #[arg(long, env = "ORDERBRIDGE_STATUS_DLQ_URL")]
-        dead_letter_queue_url: String,
-        #[arg(long)]
-        endpoint_url: Option<String>,
-        #[command(subcommand)]
-        command: DeadLettersCommand,
-    },
     /// Shipments of orders.
     Shipments {
-        #[command(flatten)]
-        target: Target,
         #[command(subcommand)]
         command: ShipmentsCommand,
     },
-}
-
-#[derive(Args)]
-struct Target {
-    /// A DynamoDB table (as deployed: see the stack output OrdersTableName).
-    #[arg(long, env = "ORDERBRIDGE_TABLE", conflicts_with = "local")]
-    table: Option<String>,
-    /// Another DynamoDB endpoint for --table, e.g. a local server.
-    #[arg(long, requires = "table")]
-    endpoint_url: Option<String>,
-    /// The local store file written by `local-run --store FILE`.
-    #[arg(long, default_value = ".local/orderbridge.db")]
-    local: PathBuf,
-}
-
-impl Target {
-    fn store(&self) -> StoreTarget {
-        match &self.table {
-            Some(name) => StoreTarget::Table { name: name.clone(), endpoint_url: self.endpoint_url.clone() },
-            None => StoreTarget::Local(self.local.clone()),
-        }
-    }
+    /// Messages that kept failing (a dead-letter queue): list them, send them back.
+    DeadLetters(DeadLettersArgs),
+    /// Failed scheduled runs (import, shipment, housekeeping): the records Lambda and the
+    /// scheduler leave in the stack's ScheduledRunFailuresQueue.
+    Failures {
+        #[command(subcommand)]
+        command: FailuresCommand,
+    },
 }
 
 #[derive(Subcommand)]
 enum AccountsCommand {
-    /// Connect an Amazon seller account. Its LWA credentials must be in Secrets Manager as
-    /// JSON {"client_id","client_secret","refresh_token"}.
+    /// Connect a marketplace account.
     Add {
-        #[arg(long)]
-        id: String,
-        /// Secrets Manager secret id (name or ARN), e.g. orderbridge/amazon-de.
-        #[arg(long)]
-        secret: String,
-        /// Amazon marketplace id(s), e.g. A1PA6795UKMFR9 (amazon.de).
-        #[arg(long = "marketplace-id", required = true)]
-        marketplace_ids: Vec<String>,
-        #[arg(long, default_value = "https://sellingpartnerapi-eu.amazon.com")]
-        api_base_url: String,
-        #[arg(long, default_value = "https://api.amazon.com/auth/o2/token")]
-        token_url: String,
+        #[command(subcommand)]
+        marketplace: AddMarketplace,
     },
+    /// Every account: id, marketplace, enabled or disabled.
     List,
+    /// Stop importing an account. Unsubscribes its order-change notifications first.
     Disable {
         id: String,
+        /// Leave the ORDER_CHANGE subscription in place.
+        #[arg(long)]
+        keep_subscription: bool,
     },
+    /// Import an account again. Subscribes its order-change notifications (with --stack).
     Enable {
         id: String,
+        #[command(flatten)]
+        subscribe: SubscribeArgs,
+    },
+    /// Change an account's settings.
+    Update {
+        id: String,
+        /// The selling partner id (merchant token) Amazon's notifications name.
+        #[arg(long, value_name = "ID")]
+        seller_id: Option<String>,
     },
     /// Orders the marketplace sent that could not be imported, with the reason: the open ones,
     /// or with `--all` also those imported successfully since (with the time they were).
@@ -126,18 +157,94 @@ enum AccountsCommand {
 }
 
 #[derive(Subcommand)]
+enum AddMarketplace {
+    /// An Amazon seller account. Its Login-with-Amazon credentials must be in Secrets Manager
+    /// under the stack's secret prefix, as JSON {"client_id","client_secret","refresh_token"}.
+    Amazon(AddAmazonArgs),
+}
+
+#[derive(Args)]
+struct AddAmazonArgs {
+    /// The account's id in Orderbridge, e.g. amazon-de.
+    #[arg(long)]
+    id: String,
+    /// Secrets Manager secret (name or ARN) holding the credentials, e.g. orderbridge/amazon-de.
+    #[arg(long)]
+    secret: String,
+    /// Amazon marketplace id(s), e.g. A1PA6795UKMFR9 (amazon.de); repeat for several.
+    #[arg(long = "marketplace-id", required = true, value_name = "ID")]
+    marketplace_ids: Vec<String>,
+    /// The selling partner id (Seller Central: Settings, Account Info, Merchant Token), which
+    /// Amazon's ORDER_CHANGE notifications name. Needed to subscribe.
+    #[arg(long, value_name = "ID")]
+    seller_id: Option<String>,
+    #[arg(long, default_value = "https://sellingpartnerapi-eu.amazon.com", value_name = "URL")]
+    api_base_url: String,
+    #[arg(long, default_value = "https://api.amazon.com/auth/o2/token", value_name = "URL")]
+    token_url: String,
+    /// The prefix the functions may read secrets under [default: the stack output
+    /// MarketplaceSecretPrefix, else orderbridge/].
+    #[arg(long, value_name = "PREFIX")]
+    secret_prefix: Option<String>,
+    /// Add the account disabled (nothing imported, nothing subscribed).
+    #[arg(long)]
+    disabled: bool,
+    #[command(flatten)]
+    subscribe: SubscribeArgs,
+}
+
+#[derive(Args)]
+struct SubscribeArgs {
+    /// Where Amazon sends ORDER_CHANGE notifications [default: the stack output
+    /// OrderChangeQueueArn].
+    #[arg(long, value_name = "ARN")]
+    order_change_queue_arn: Option<String>,
+    /// Don't subscribe to ORDER_CHANGE notifications.
+    #[arg(long)]
+    no_subscribe: bool,
+}
+
+impl SubscribeArgs {
+    fn options(&self) -> SubscribeOptions {
+        SubscribeOptions { queue_arn: self.order_change_queue_arn.clone(), skip: self.no_subscribe }
+    }
+}
+
+const STATUSES: [&str; 5] = ["Pending", "Deliverable", "PartiallyShipped", "Shipped", "Cancelled"];
+
+#[derive(Subcommand)]
 enum OrdersCommand {
-    /// Orders with one status (Pending, Deliverable, PartiallyShipped, Shipped, Cancelled).
+    /// Orders with one status.
     List {
-        #[arg(long)]
+        #[arg(long, value_parser = PossibleValuesParser::new(STATUSES), ignore_case = true)]
         status: String,
     },
-    /// One order with its packages (includes customer data: for the merchant's eyes only).
+    /// One order with its packages and history (includes customer data: for the merchant's
+    /// eyes only).
     Show {
+        /// The account the order belongs to.
         #[arg(long)]
         account: String,
+        /// The marketplace's order id.
         order: String,
     },
+}
+
+#[derive(Args)]
+struct DeadLettersArgs {
+    /// Which dead-letter queue.
+    #[arg(long, value_enum, default_value = "status", global = true)]
+    queue: DeadLetterQueue,
+    /// The work queue redrive sends back to [default: from --stack; for the status queue also
+    /// ORDERBRIDGE_STATUS_QUEUE_URL].
+    #[arg(long, global = true, value_name = "URL")]
+    queue_url: Option<String>,
+    /// The dead-letter queue [default: from --stack; for the status queue also
+    /// ORDERBRIDGE_STATUS_DLQ_URL].
+    #[arg(long, global = true, value_name = "URL")]
+    dead_letter_queue_url: Option<String>,
+    #[command(subcommand)]
+    command: DeadLettersCommand,
 }
 
 #[derive(Subcommand)]
@@ -147,10 +254,26 @@ enum DeadLettersCommand {
         #[arg(long, default_value_t = 100)]
         max: usize,
     },
-    /// Move dead letters back to the status queue. Safe to repeat.
+    /// Move dead letters back to their work queue. Safe to repeat.
     Redrive {
         #[arg(long, default_value_t = 1000)]
         max: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum FailuresCommand {
+    /// Show the records: time, function, condition, error type, error message (never the
+    /// run's payload). Listing hides them from other readers for 30 seconds.
+    List {
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+        /// Delete the records shown, once they are printed.
+        #[arg(long)]
+        delete: bool,
+        /// The failures queue [default: stack output ScheduledRunFailuresQueueUrl].
+        #[arg(long, env = "ORDERBRIDGE_FAILURES_QUEUE_URL", value_name = "URL")]
+        queue_url: Option<String>,
     },
 }
 
@@ -166,8 +289,8 @@ enum ShipmentsCommand {
         carrier: String,
         #[arg(long)]
         tracking_id: String,
-        /// RFC 3339; now when omitted.
-        #[arg(long)]
+        /// RFC 3339, e.g. 2026-12-01T14:00:00Z; now when omitted.
+        #[arg(long, value_parser = parse_ship_date)]
         ship_date: Option<DateTime<Utc>>,
         #[arg(long)]
         shipping_method: Option<String>,
@@ -179,16 +302,35 @@ enum ShipmentsCommand {
     Failed,
 }
 
+fn parse_ship_date(value: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| "expected an RFC 3339 time such as 2026-12-01T14:00:00Z".to_string())
+}
+
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Library and SDK logs stay quiet unless asked for (RUST_LOG): an error is one line.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| "warn,dynoxide=error".into()),
+                .unwrap_or_else(|_| "off,orderbridge_cli=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let targeting = cli.target.targeting();
+    match cli.command {
         Command::LocalRun { accounts, orders_per_account, seed, store } => {
             println!(
                 "Orderbridge local run: sandbox marketplace, embedded store, in-process queue (seed {seed})"
@@ -204,79 +346,147 @@ async fn main() -> Result<()> {
                     store.display()
                 );
             }
-            Ok(())
         }
-        Command::InitTable(target) => {
-            let session = Session::open(&target.store()).await?;
-            let created = session.init_table().await?;
-            println!("{}", if created { "table created" } else { "table exists" });
+        Command::InitTable => {
+            let session = match targeting.resolve().await? {
+                Target::Local(path) => Session::local(&path).await?,
+                Target::Deployed(deployed) => Session::on_table(&deployed.aws.sdk, &deployed.table()?),
+            };
+            let created = session.init_table().await;
             session.close().await;
-            Ok(())
+            println!("{}", if created? { "table created" } else { "table exists" });
         }
-        Command::Accounts { target, command } => {
-            let session = Session::open(&target.store()).await?;
-            let result = accounts(&session, command).await;
+        Command::Doctor => {
+            if !targeting.is_deployed() {
+                return Err(fatal("doctor checks a deployed stack: pass --stack NAME (or --table NAME)"));
+            }
+            let deployed = targeting.deployed().await?;
+            let report = orderbridge_cli::doctor::run(&deployed).await?;
+            let failed = report.failures();
+            if failed > 0 {
+                return Err(fatal(format!("{failed} of {} checks failed", report.checks.len())));
+            }
+        }
+        Command::Accounts { command } => {
+            let existing = !matches!(command, AccountsCommand::Add { .. });
+            let (session, deployed) = open(&targeting, existing).await?;
+            let result = accounts(&session, deployed.as_ref(), command).await;
             session.close().await;
-            result
+            result?;
         }
-        Command::Orders { target, command } => {
-            let session = Session::open(&target.store()).await?;
+        Command::Orders { command } => {
+            let (session, _) = open(&targeting, true).await?;
             let result = orders(&session, command).await;
             session.close().await;
-            result
+            result?;
         }
-        Command::DeadLetters { queue_url, dead_letter_queue_url, endpoint_url, command } => {
-            let letters = dead_letters(&queue_url, &dead_letter_queue_url, endpoint_url.as_deref()).await;
-            match command {
-                DeadLettersCommand::List { max } => {
-                    for letter in letters.list(max, std::time::Duration::from_secs(60)).await? {
-                        let receives = letter.receive_count.map(|c| c.to_string()).unwrap_or_default();
-                        println!("{}\treceived {receives}x\t{}", letter.message_id, letter.body);
-                    }
-                }
-                DeadLettersCommand::Redrive { max } => {
-                    println!("{} status checks sent back to the status queue", letters.redrive(max).await?);
-                }
-            }
-            Ok(())
-        }
-        Command::Shipments { target, command } => {
-            let session = Session::open(&target.store()).await?;
+        Command::Shipments { command } => {
+            let (session, _) = open(&targeting, true).await?;
             let result = shipments(&session, command).await;
             session.close().await;
-            result
+            result?;
+        }
+        Command::DeadLetters(args) => dead_letters(&targeting, args).await?,
+        Command::Failures { command: FailuresCommand::List { max, delete, queue_url } } => {
+            let deployed = targeting.deployed().await?;
+            let url = deployed.from_flag_or_stack(
+                queue_url.as_deref(),
+                outputs::FAILURES_QUEUE,
+                "--queue-url URL",
+            )?;
+            queues::list_failures(&deployed.aws, &url, max, delete).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The store of a command, and the deployment when it is one. `existing`: refuse a local store
+/// that does not exist yet instead of creating an empty one.
+async fn open(targeting: &Targeting, existing: bool) -> Result<(Session, Option<Deployed>)> {
+    match targeting.resolve().await? {
+        Target::Local(path) => {
+            if existing {
+                require_local_store(&path)?;
+            }
+            Ok((Session::local(&path).await?, None))
+        }
+        Target::Deployed(deployed) => {
+            let session = deployed.open_session().await?;
+            Ok((session, Some(*deployed)))
         }
     }
 }
 
-async fn accounts(session: &Session, command: AccountsCommand) -> Result<()> {
+async fn dead_letters(targeting: &Targeting, args: DeadLettersArgs) -> Result<()> {
+    let deployed = targeting.deployed().await?;
+    let (queue_key, dlq_key) = args.queue.outputs();
+    let from_env = |name: &str| {
+        (args.queue == DeadLetterQueue::Status)
+            .then(|| std::env::var(name).ok())
+            .flatten()
+            .filter(|v| !v.trim().is_empty())
+    };
+    let explicit_dlq = args.dead_letter_queue_url.clone().or_else(|| from_env("ORDERBRIDGE_STATUS_DLQ_URL"));
+    let explicit_queue = args.queue_url.clone().or_else(|| from_env("ORDERBRIDGE_STATUS_QUEUE_URL"));
+    let dlq = deployed.from_flag_or_stack(explicit_dlq.as_deref(), dlq_key, "--dead-letter-queue-url URL")?;
+    match args.command {
+        DeadLettersCommand::List { max } => {
+            queues::list_dead_letters(&deployed.aws, args.queue, &dlq, max).await
+        }
+        DeadLettersCommand::Redrive { max } => {
+            let queue =
+                deployed.from_flag_or_stack(explicit_queue.as_deref(), queue_key, "--queue-url URL")?;
+            queues::redrive(&deployed.aws, args.queue, &queue, &dlq, max).await
+        }
+    }
+}
+
+async fn accounts(session: &Session, deployed: Option<&Deployed>, command: AccountsCommand) -> Result<()> {
     match command {
-        AccountsCommand::Add { id, secret, marketplace_ids, api_base_url, token_url } => {
-            let account =
-                amazon_account(AccountId::parse(id)?, secret, marketplace_ids, api_base_url, token_url);
-            session.add_account(&account).await?;
-            println!("account {} added", account.id);
+        AccountsCommand::Add { marketplace: AddMarketplace::Amazon(args) } => {
+            let new = NewAmazonAccount {
+                id: args.id,
+                secret: args.secret,
+                marketplace_ids: args.marketplace_ids,
+                seller_id: args.seller_id,
+                api_base_url: args.api_base_url,
+                token_url: args.token_url,
+                enabled: !args.disabled,
+            };
+            accounts::add_amazon(
+                session,
+                deployed,
+                new,
+                args.secret_prefix.as_deref(),
+                &args.subscribe.options(),
+            )
+            .await?;
         }
         AccountsCommand::List => {
             for account in session.accounts().await? {
                 println!(
-                    "{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}",
                     account.id,
                     account.marketplace(),
-                    if account.enabled { "enabled" } else { "disabled" }
+                    if account.enabled { "enabled" } else { "disabled" },
+                    account
+                        .seller_id()
+                        .map(|s| format!("seller {s}"))
+                        .unwrap_or_else(|| "no seller id".into())
                 );
             }
         }
-        AccountsCommand::Disable { id } => {
-            session.set_account_enabled(&AccountId::parse(id)?, false).await?;
-            println!("disabled");
+        AccountsCommand::Disable { id, keep_subscription } => {
+            accounts::disable(session, deployed, &id, keep_subscription).await?;
         }
-        AccountsCommand::Enable { id } => {
-            session.set_account_enabled(&AccountId::parse(id)?, true).await?;
-            println!("enabled");
+        AccountsCommand::Enable { id, subscribe } => {
+            accounts::enable(session, deployed, &id, &subscribe.options()).await?;
         }
+        AccountsCommand::Update { id, seller_id } => accounts::update(session, &id, seller_id).await?,
         AccountsCommand::Rejected { id, all } => {
-            for rejected in session.ports.orders.rejections(&AccountId::parse(id)?, all).await? {
+            let id = AccountId::parse(id)?;
+            session.ports.accounts.get_account(&id).await?.with_context(|| format!("no account {id}"))?;
+            for rejected in session.ports.orders.rejections(&id, all).await? {
                 let state = match rejected.resolved_at {
                     Some(at) => format!("resolved {}", at.to_rfc3339()),
                     None => "open".to_string(),

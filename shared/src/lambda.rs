@@ -22,14 +22,20 @@ where
     Fut: Future<Output = Result<R, HandlerError>>,
     R: Serialize,
 {
-    lambda_runtime::tracing::init_default_subscriber();
+    let service = std::env::var(wiring::SERVICE_VAR).unwrap_or_else(|_| "orderbridge".into());
+    let cold_start = crate::logging::init_json_logging(&service);
     let ports = wiring::lambda_ports_from_env().await?;
     let handler = &handler;
     let ports = &ports;
+    let cold_start = &cold_start;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = Deadline::from_epoch_millis(event.context.deadline);
         let result = handler(ports.clone(), event.payload, deadline).await;
         ports.metrics.flush();
+        if let Err(error) = &result {
+            tracing::error!(error_type = error.error_type(), %error, "invocation failed");
+        }
+        cold_start.end();
         result.map_err(Diagnostic::from)
     }))
     .await

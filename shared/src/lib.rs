@@ -15,6 +15,7 @@ pub mod domain;
 pub mod handlers;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod logging;
 pub mod ports;
 pub mod usecases;
 pub mod wiring;

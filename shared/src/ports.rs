@@ -122,6 +122,13 @@ pub trait OrderStore: Send + Sync {
         order: Option<&SalesOrder>,
         guard: PackageGuard,
     ) -> Result<(), StoreError>;
+    /// Shipped or Cancelled orders that still hold buyer data and settled before `settled_before`,
+    /// oldest first.
+    async fn orders_holding_buyer_data(
+        &self,
+        settled_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<SalesOrder>, StoreError>;
     /// Records (or re-records) an open rejection of an order.
     async fn record_rejection(&self, rejection: &RejectedOrder) -> Result<(), StoreError>;
     /// Marks the open rejection of this order resolved at `at`; does nothing if there is none.
@@ -218,6 +225,9 @@ pub struct ChangeBatch {
     pub next_position: FeedPosition,
     /// False when the feed is caught up for now.
     pub more: bool,
+    /// Once this batch is stored: every change the marketplace made up to this time is stored
+    /// (None for feeds that can't tell). Now minus this is the import lag.
+    pub imported_until: Option<DateTime<Utc>>,
 }
 
 /// One connected marketplace account. Covers both a polled order list (Amazon: a time window
@@ -436,6 +446,11 @@ pub struct PipelineSettings {
     /// How long a shipment run holds a package it is sending. The run stops trying to send it
     /// before the lease runs out; after that another run may take the package over.
     pub shipment_claim_lease: Duration,
+    /// How long after Shipped or Cancelled an order keeps the buyer's name, address, e-mail and
+    /// phone (Amazon's data protection policy: 30 days).
+    pub buyer_data_retention: Duration,
+    /// A Pending order older than this is checked by the housekeeping sweep.
+    pub pending_sweep_after: Duration,
 }
 
 impl Default for PipelineSettings {
@@ -445,6 +460,8 @@ impl Default for PipelineSettings {
             pending_recheck_base: Duration::from_secs(120),
             pending_recheck_max: Duration::from_secs(900),
             shipment_claim_lease: Duration::from_secs(120),
+            buyer_data_retention: Duration::from_secs(30 * 24 * 3600),
+            pending_sweep_after: Duration::from_secs(3600),
         }
     }
 }

@@ -15,6 +15,8 @@ pub const TABLE_VAR: &str = "ORDERBRIDGE_TABLE";
 pub const STATUS_QUEUE_VAR: &str = "ORDERBRIDGE_STATUS_QUEUE_URL";
 pub const FIRST_CHECK_DELAY_VAR: &str = "ORDERBRIDGE_FIRST_STATUS_CHECK_SECS";
 pub const RECHECK_BASE_VAR: &str = "ORDERBRIDGE_PENDING_RECHECK_SECS";
+pub const RETENTION_DAYS_VAR: &str = "ORDERBRIDGE_BUYER_DATA_RETENTION_DAYS";
+pub const SWEEP_AFTER_VAR: &str = "ORDERBRIDGE_PENDING_SWEEP_AFTER_SECS";
 /// The stack name: the `Service` dimension of every metric.
 pub const SERVICE_VAR: &str = "ORDERBRIDGE_SERVICE";
 
@@ -47,6 +49,8 @@ pub fn settings_from_env() -> Result<PipelineSettings, ConfigError> {
     Ok(PipelineSettings {
         first_status_check_delay: seconds(FIRST_CHECK_DELAY_VAR, defaults.first_status_check_delay)?,
         pending_recheck_base: seconds(RECHECK_BASE_VAR, defaults.pending_recheck_base)?,
+        buyer_data_retention: seconds(RETENTION_DAYS_VAR, defaults.buyer_data_retention / 86_400)? * 86_400,
+        pending_sweep_after: seconds(SWEEP_AFTER_VAR, defaults.pending_sweep_after)?,
         ..defaults
     })
 }
@@ -74,9 +78,10 @@ pub fn ports_over(
 ) -> Ports {
     Ports {
         accounts: Arc::new(store.clone()),
+        // Paced in the table: every concurrent invocation shares each account's usage plans.
+        marketplaces: Arc::new(SpApiConnector::new(secrets).with_pacer(Arc::new(store.clone()))),
         orders: Arc::new(store),
         status_queue,
-        marketplaces: Arc::new(SpApiConnector::new(secrets)),
         metrics: Arc::new(NoMetrics),
         clock: Arc::new(SystemClock),
         settings,

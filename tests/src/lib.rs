@@ -99,6 +99,7 @@ impl Pipeline {
 
     pub async fn on_moto_with(options: PipelineOptions) -> Self {
         let config = options.sandbox;
+        let rate_limited = config.rate_limit.is_some();
         let sdk = sdk_config(options.aws_endpoint.as_deref().unwrap_or(&moto_url())).await;
         let store = {
             let table = moto_table().await;
@@ -155,10 +156,17 @@ impl Pipeline {
             secret_source.clone(),
             options.settings,
         );
-        ports.marketplaces = Arc::new(orderbridge::adapters::sp_api::SpApiConnector::with_request_timeout(
+        let connector = orderbridge::adapters::sp_api::SpApiConnector::with_request_timeout(
             secret_source,
             options.request_timeout,
-        ));
+        );
+        // Paced (in memory: moto is not safe under concurrent writes) at Amazon's documented plans
+        // when the sandbox enforces rate limits; a sandbox without them has nothing to pace.
+        ports.marketplaces = Arc::new(if rate_limited {
+            connector
+        } else {
+            connector.with_pacer(Arc::new(orderbridge::adapters::pacing::Unpaced))
+        });
         let account = AccountId::parse("amazon-de").unwrap();
         let connected =
             orderbridge_cli::local_run::sandbox_account(account.clone(), &marketplace, &seller, secret_id, 0);

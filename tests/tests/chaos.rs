@@ -10,7 +10,7 @@
 
 use aws_lambda_events::sqs::SqsMessage;
 use orderbridge::domain::{OrderStatus, PackageState};
-use orderbridge::ports::OrderStore;
+use orderbridge::ports::{MetricsSink, OrderStore};
 use orderbridge::Deadline;
 use orderbridge_sandbox::{FaultConfig, NewItem, NewOrder};
 use orderbridge_tests::fault_proxy::{FaultProxy, ProxyFaults};
@@ -58,13 +58,6 @@ impl Write for CapturedLogs {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
-    type Writer = CapturedLogs;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 fn settings() -> orderbridge::ports::PipelineSettings {
     orderbridge::ports::PipelineSettings {
         first_status_check_delay: Duration::ZERO,
@@ -73,6 +66,7 @@ fn settings() -> orderbridge::ports::PipelineSettings {
         // Longer than the 2.5 s request timeout plus the client's safety margin; short enough
         // that packages of killed runs go out again while the pipeline heals.
         shipment_claim_lease: Duration::from_secs(9),
+        ..Default::default()
     }
 }
 
@@ -214,12 +208,14 @@ async fn ship(p: &Pipeline, rng: &mut Rng, round: u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_lost_or_doubled_under_chaos() {
+    // The functions' own JSON log lines, at debug level, to check them for buyer data.
     let logs = CapturedLogs::default();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .init();
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let (layer, _cold_start) = orderbridge::logging::JsonLogLayer::new("chaos", Box::new(logs.clone()));
+        tracing_subscriber::registry().with(tracing_subscriber::EnvFilter::new("debug")).with(layer).init();
+    }
 
     let seed: u64 =
         std::env::var("ORDERBRIDGE_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
@@ -248,7 +244,12 @@ async fn nothing_is_lost_or_doubled_under_chaos() {
     };
     options.sandbox.seed = seed;
     options.sandbox.faults = FaultConfig::uniform(seed, MARKETPLACE_FAULT_PERCENT_EACH);
-    let p = Pipeline::on_moto_with(options).await;
+    let mut p = Pipeline::on_moto_with(options).await;
+    // Metrics as the functions write them, to check them for buyer data at the end.
+    let metrics_out = CapturedLogs::default();
+    let metrics =
+        Arc::new(orderbridge::adapters::emf::EmfMetrics::to_writer("chaos", Box::new(metrics_out.clone())));
+    p.ports.metrics = metrics.clone();
     proxy.set_faults(ProxyFaults {
         seed,
         before_percent: STORE_FAULT_BEFORE_PERCENT,
@@ -308,7 +309,10 @@ async fn nothing_is_lost_or_doubled_under_chaos() {
     )
     .await;
     let mut healed = false;
+    let mut dead_letter_bodies = Vec::new();
     for _ in 0..40 {
+        let listed = letters.list(1000, Duration::ZERO).await.expect("list dead letters");
+        dead_letter_bodies.extend(listed.into_iter().map(|l| l.body));
         letters.redrive(1000).await.expect("redrive");
         p.import().await.expect("import without faults");
         while deliver_status(&p, &mut rng, false).await > 0 {}
@@ -325,8 +329,14 @@ async fn nothing_is_lost_or_doubled_under_chaos() {
 
     let captured = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(captured.contains("account imported"), "the log capture works");
+    metrics.flush();
+    let metrics_text = String::from_utf8_lossy(&metrics_out.0.lock().unwrap()).into_owned();
+    assert!(metrics_text.contains("OrdersImported"), "the metrics capture works");
+    let dead_letters = dead_letter_bodies.join("\n");
     for value in p.sandbox.buyer_field_values() {
         assert!(!captured.contains(&value), "{banner}\nbuyer data {value:?} appeared in the logs");
+        assert!(!metrics_text.contains(&value), "{banner}\nbuyer data {value:?} appeared in the metrics");
+        assert!(!dead_letters.contains(&value), "{banner}\nbuyer data {value:?} appeared in a dead letter");
     }
     for secret in [&p.seller.client_secret, &p.seller.refresh_token] {
         assert!(!captured.contains(secret.as_str()), "a credential appeared in the logs");

@@ -1,5 +1,6 @@
 //! HTTP routes of the SP-API subset, and the plumbing every operation shares: request
-//! counting, fault injection, access-token check, throttling and the `x-amzn-*` headers.
+//! counting, fault injection, access-token check (seller or grantless), throttling and the
+//! `x-amzn-*` headers.
 
 use std::time::Instant;
 
@@ -15,16 +16,25 @@ use serde_json::{json, Value};
 use crate::codec::{self, Params};
 use crate::config::Quota;
 use crate::fault::{self, Endpoint, Fault};
-use crate::model::State as SandboxState;
+use crate::model::{Grant, State as SandboxState};
 use crate::render::Included;
 use crate::server::ConnectionReset;
-use crate::{confirm, control, fake, lwa, search, Sandbox};
+use crate::{confirm, control, fake, lwa, notifications, search, Sandbox};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Op {
     SearchOrders,
     GetOrder,
     ConfirmShipment,
+    CreateDestination,
+    GetDestinations,
+    GetDestination,
+    DeleteDestination,
+    CreateSubscription,
+    GetSubscription,
+    GetSubscriptions,
+    GetSubscriptionById,
+    DeleteSubscriptionById,
 }
 
 impl Op {
@@ -33,6 +43,15 @@ impl Op {
             Op::SearchOrders => "searchOrders",
             Op::GetOrder => "getOrder",
             Op::ConfirmShipment => "confirmShipment",
+            Op::CreateDestination => "createDestination",
+            Op::GetDestinations => "getDestinations",
+            Op::GetDestination => "getDestination",
+            Op::DeleteDestination => "deleteDestination",
+            Op::CreateSubscription => "createSubscription",
+            Op::GetSubscription => "getSubscription",
+            Op::GetSubscriptions => "getSubscriptions",
+            Op::GetSubscriptionById => "getSubscriptionById",
+            Op::DeleteSubscriptionById => "deleteSubscriptionById",
         }
     }
 
@@ -41,6 +60,7 @@ impl Op {
             Op::SearchOrders => Endpoint::SearchOrders,
             Op::GetOrder => Endpoint::GetOrder,
             Op::ConfirmShipment => Endpoint::ConfirmShipment,
+            _ => Endpoint::Notifications,
         }
     }
 
@@ -50,6 +70,24 @@ impl Op {
             Op::SearchOrders => plan.search_orders,
             Op::GetOrder => plan.get_order,
             Op::ConfirmShipment => plan.confirm_shipment,
+            _ => plan.notifications,
+        }
+    }
+
+    /// The token an operation takes: the grantless operations of the Developer Guide's
+    /// table (the Notifications API's destinations, `getSubscriptionById` and
+    /// `deleteSubscriptionById`) take a `client_credentials` token; everything else acts
+    /// for a seller, `createSubscription` and `getSubscription` included (Amazon confirmed
+    /// on GitHub that `createSubscription` is not grantless).
+    fn grant(self) -> Grant {
+        match self {
+            Op::CreateDestination
+            | Op::GetDestinations
+            | Op::GetDestination
+            | Op::DeleteDestination
+            | Op::GetSubscriptionById
+            | Op::DeleteSubscriptionById => Grant::Grantless,
+            _ => Grant::Seller,
         }
     }
 }
@@ -72,7 +110,7 @@ impl ApiError {
         Self { status: StatusCode::NOT_FOUND, code: "NotFound", message: message.into(), details: None }
     }
 
-    fn unauthorized(details: &str) -> Self {
+    pub(crate) fn unauthorized(details: &str) -> Self {
         Self {
             status: StatusCode::FORBIDDEN,
             code: "Unauthorized",
@@ -88,6 +126,11 @@ impl ApiError {
             message: "You exceeded your quota for the requested resource.".to_string(),
             details: None,
         }
+    }
+
+    /// `409`: what the request would create already exists, or the state forbids it.
+    pub(crate) fn conflict(code: &'static str, message: &str) -> Self {
+        Self { status: StatusCode::CONFLICT, code, message: message.to_string(), details: None }
     }
 
     pub(crate) fn with_details(mut self, details: impl Into<String>) -> Self {
@@ -113,13 +156,14 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .route("/orders/2026-01-01/orders", get(search_orders))
         .route("/orders/2026-01-01/orders/{order_id}", get(get_order))
         .route("/orders/v0/orders/{order_id}/shipmentConfirmation", post(confirm_shipment))
+        .merge(notifications::routes())
         .merge(control::routes())
         .fallback(unknown_route)
         .with_state(sandbox)
 }
 
 /// The connection handle [`crate::Sandbox::serve`] puts into every request.
-type Conn = Option<Extension<ConnectionReset>>;
+pub(crate) type Conn = Option<Extension<ConnectionReset>>;
 
 async fn search_orders(
     State(sb): State<Sandbox>,
@@ -191,8 +235,10 @@ impl Outcome {
     }
 }
 
-/// Runs one SP-API operation; the state lock is never held across an await.
-async fn call(
+/// Runs one SP-API operation; the state lock is never held across an await. `f` gets the
+/// caller: the seller's id for a seller operation, the application's client id for a
+/// grantless one (also the key of its rate-limit bucket).
+pub(crate) async fn call(
     sb: &Sandbox,
     op: Op,
     headers: &HeaderMap,
@@ -223,14 +269,14 @@ fn process(
         set_header(&mut response, "x-amzn-requestid", &request_id);
         return Outcome::Respond(None, response);
     }
-    let result = authenticate(st, headers, op, decision.expire_token).and_then(|seller| {
+    let result = authenticate(st, headers, op, decision.expire_token).and_then(|caller| {
         let throttled =
-            st.config.rate_limit.is_some() && !st.buckets.try_take(&seller, op, quota, Instant::now());
+            st.config.rate_limit.is_some() && !st.buckets.try_take(&caller, op, quota, Instant::now());
         if throttled {
-            tracing::warn!(operation = op.name(), seller_id = %seller, "throttled");
+            tracing::warn!(operation = op.name(), caller = %caller, "throttled");
             return Err(ApiError::quota_exceeded());
         }
-        f(st, &seller, now)
+        f(st, &caller, now)
     });
     let (status, body) = match result {
         Ok(ok) => ok,
@@ -253,7 +299,7 @@ fn process(
     Outcome::Respond(decision.fault, response)
 }
 
-/// `expire`: fault injection ends a still valid token's life now.
+/// The caller (see [`call`]). `expire`: fault injection ends a still valid token's life now.
 fn authenticate(
     st: &mut SandboxState,
     headers: &HeaderMap,
@@ -276,7 +322,21 @@ fn authenticate(
         st.faults.count_expired_token(op.endpoint());
         return Err(ApiError::unauthorized("The access token you provided has expired."));
     }
-    Ok(issued.seller_id.clone())
+    let (seller_id, grant) = (issued.seller_id.clone(), issued.grant);
+    match (op.grant(), grant) {
+        (Grant::Seller, Grant::Seller) => Ok(seller_id),
+        (Grant::Grantless, Grant::Grantless) => {
+            st.seller(&seller_id).map(|s| s.client_id.clone()).ok_or_else(|| {
+                ApiError::unauthorized("The access token you provided is revoked, malformed or invalid.")
+            })
+        }
+        (Grant::Seller, Grant::Grantless) => Err(ApiError::unauthorized(
+            "This operation acts for a selling partner: it needs a refresh_token grant's access token.",
+        )),
+        (Grant::Grantless, Grant::Seller) => Err(ApiError::unauthorized(
+            "This is a grantless operation: it needs a client_credentials grant's access token.",
+        )),
+    }
 }
 
 /// `2.0`, `0.5`, `0.0056`: Amazon always shows at least one decimal.

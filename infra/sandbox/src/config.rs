@@ -27,6 +27,12 @@ pub struct SandboxConfig {
     /// Injected failures; the default injects none. Changeable at run time with
     /// [`crate::Sandbox::set_faults`].
     pub faults: FaultConfig,
+    /// Where `ORDER_CHANGE` notifications go: the base URL of an SQS endpoint speaking SQS's
+    /// JSON protocol (e.g. moto's `http://127.0.0.1:5000`). A destination's queue ARN
+    /// `arn:aws:sqs:<region>:<account-id>:<queue-name>` is delivered to the queue URL
+    /// `<sqs_endpoint>/<account-id>/<queue-name>` (moto's URL scheme). `None` (the default):
+    /// notifications are recorded ([`crate::Sandbox::notifications_sent`]) but not delivered.
+    pub sqs_endpoint: Option<String>,
 }
 
 impl Default for SandboxConfig {
@@ -40,6 +46,7 @@ impl Default for SandboxConfig {
             rate_limit: None,
             generator: None,
             faults: FaultConfig::none(),
+            sqs_endpoint: None,
         }
     }
 }
@@ -63,12 +70,14 @@ pub struct RateLimit {
     pub search_orders: Quota,
     pub get_order: Quota,
     pub confirm_shipment: Quota,
+    /// Each Notifications API operation, with a bucket of its own.
+    pub notifications: Quota,
 }
 
 impl RateLimit {
     /// The same quota for every operation (handy in tests).
     pub fn uniform(quota: Quota) -> Self {
-        Self { search_orders: quota, get_order: quota, confirm_shipment: quota }
+        Self { search_orders: quota, get_order: quota, confirm_shipment: quota, notifications: quota }
     }
 }
 
@@ -79,6 +88,8 @@ impl Default for RateLimit {
             search_orders: Quota::new(0.0056, 20),
             get_order: Quota::new(0.5, 30),
             confirm_shipment: Quota::new(2.0, 10),
+            // The same usage plan for every operation of `notifications.json`.
+            notifications: Quota::new(1.0, 5),
         }
     }
 }

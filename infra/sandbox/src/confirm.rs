@@ -189,12 +189,14 @@ pub(crate) fn confirm_shipment(
         ship_time,
         items: confirmation.items.clone(),
     });
+    let before = order.status;
     order.status = if order.items.iter().all(|i| i.shipped == i.quantity) {
         Status::Shipped
     } else {
         Status::PartiallyShipped
     };
     order.updated = now;
+    let status_changed = order.status != before;
     tracing::info!(
         order_id,
         package = %confirmation.package_reference_id,
@@ -203,6 +205,10 @@ pub(crate) fn confirm_shipment(
     );
     st.confirmations.push(confirmation);
     st.confirmation_bodies.push(raw);
+    // ORDER_CHANGE is about status changes: a second partial shipment changes none.
+    if status_changed {
+        st.order_changed(order_id);
+    }
     Ok((StatusCode::NO_CONTENT, None))
 }
 

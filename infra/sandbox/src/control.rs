@@ -22,6 +22,8 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/_sandbox/orders/{order_id}/cancel", post(cancel))
         .route("/_sandbox/confirmations", get(confirmations))
         .route("/_sandbox/faults", get(faults))
+        .route("/_sandbox/notifications", get(notifications))
+        .route("/_sandbox/subscriptions", get(subscriptions))
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -123,4 +125,14 @@ async fn confirmations(State(sb): State<Sandbox>) -> Response {
 async fn faults(State(sb): State<Sandbox>) -> Response {
     Json(json!({ "counts": sb.fault_counts(), "rejectableOrderIds": sb.rejectable_order_ids() }))
         .into_response()
+}
+
+/// Every `ORDER_CHANGE` notification sent so far, in send order, plus delivery failures.
+async fn notifications(State(sb): State<Sandbox>) -> Response {
+    Json(json!({ "sent": sb.notifications_sent(), "deliveryFailures": sb.notification_delivery_failures() }))
+        .into_response()
+}
+
+async fn subscriptions(State(sb): State<Sandbox>) -> Response {
+    Json(json!({ "destinations": sb.destinations(), "subscriptions": sb.subscriptions() })).into_response()
 }

@@ -145,8 +145,19 @@ pub(crate) fn access_token(rng: &mut Rng) -> String {
     format!("Atza|IwEB{}", rng.string(TOKEN_CHARS, 120))
 }
 
+/// Grantless access tokens carry LWA's client-credentials prefix.
+pub(crate) fn grantless_access_token(rng: &mut Rng) -> String {
+    format!("Atc|MQEB{}", rng.string(TOKEN_CHARS, 120))
+}
+
 /// UUID-shaped request id.
 pub(crate) fn request_id(rng: &mut Rng) -> String {
+    uuid(rng)
+}
+
+/// UUID-shaped (version and variant bits not set): destination, subscription and
+/// notification ids.
+pub(crate) fn uuid(rng: &mut Rng) -> String {
     const HEX: &[u8] = b"0123456789abcdef";
     format!(
         "{}-{}-{}-{}-{}",

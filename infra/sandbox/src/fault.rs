@@ -1,5 +1,6 @@
 //! Fault injection: throttling, server errors, dropped connections, slow and broken
-//! responses, expiring tokens, malformed orders and pages that repeat an order.
+//! responses, expiring tokens, malformed orders, pages that repeat an order, and
+//! notifications delivered twice or late.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -70,11 +71,12 @@ impl Default for EndpointFaults {
 /// What goes wrong, and how often; the default injects nothing.
 ///
 /// Every decision comes from splitmix streams seeded by `seed`: one per endpoint, one for
-/// malformed orders and one for repeated orders across pages. So the faults are a pure
-/// function of the seed and the sequence of calls *to each endpoint* (and of orders
-/// placed, and of follow-up pages served): how calls to different endpoints interleave
-/// changes nothing. The streams are independent of [`crate::SandboxConfig::seed`], so the
-/// same orders (ids, items, buyers) are generated with and without faults.
+/// malformed orders, one for repeated orders across pages and one for notification
+/// deliveries. So the faults are a pure function of the seed and the sequence of calls *to
+/// each endpoint* (and of orders placed, of follow-up pages served and of notifications
+/// sent): how calls to different endpoints interleave changes nothing. The streams are
+/// independent of [`crate::SandboxConfig::seed`], so the same orders (ids, items, buyers)
+/// are generated with and without faults.
 ///
 /// Faulted calls still count in [`crate::Sandbox::request_count`]. A call faulted before
 /// processing (throttle, server error, reset before) has no effect, e.g. no shipment
@@ -88,6 +90,8 @@ pub struct FaultConfig {
     pub confirm_shipment: EndpointFaults,
     /// The LWA token endpoint.
     pub token: EndpointFaults,
+    /// Every Notifications API operation (destinations and subscriptions), one stream for all.
+    pub notifications: EndpointFaults,
     /// Percent of orders the generator / `create_order` makes malformed; 0 = none.
     /// Decided when the order is placed (a pending one never gets an unknown currency: it
     /// shows no amounts that could carry one); such an order keeps being served broken (also
@@ -101,6 +105,15 @@ pub struct FaultConfig {
     /// treated as expired: `403 Unauthorized`, and the token stays expired from then on,
     /// as when a token runs out mid-run. The client has to fetch a new one.
     pub expire_token_percent: u8,
+    /// Percent of `ORDER_CHANGE` notifications delivered twice, the copy identical down to its
+    /// `NotificationId` (Amazon delivers at least once).
+    pub duplicate_notification_percent: u8,
+    /// Percent of `ORDER_CHANGE` notifications held back `notification_delay` before they are
+    /// sent, so that notifications of later changes overtake them (Amazon does not deliver
+    /// in order). Decided after the duplicate draw; a delayed notification's copy is delayed
+    /// with it.
+    pub delayed_notification_percent: u8,
+    pub notification_delay: Duration,
 }
 
 impl FaultConfig {
@@ -112,15 +125,20 @@ impl FaultConfig {
             get_order: EndpointFaults::none(),
             confirm_shipment: EndpointFaults::none(),
             token: EndpointFaults::none(),
+            notifications: EndpointFaults::none(),
             malformed_order_percent: 0,
             duplicate_across_pages_percent: 0,
             expire_token_percent: 0,
+            duplicate_notification_percent: 0,
+            delayed_notification_percent: 0,
+            notification_delay: Duration::from_secs(3),
         }
     }
 
-    /// Every endpoint fault kind on every endpoint (including the token endpoint) at
-    /// `percent`, `slow_delay` 3 s; plus 5 % malformed orders, 20 % duplicated pages and
-    /// 5 % expired tokens. `percent == 0` is [`FaultConfig::none`] (with `seed`).
+    /// Every endpoint fault kind on every endpoint (including the token endpoint and the
+    /// Notifications API) at `percent`, `slow_delay` 3 s; plus 5 % malformed orders, 20 %
+    /// duplicated pages, 5 % expired tokens, 20 % duplicated and 10 % delayed (by 3 s)
+    /// notifications. `percent == 0` is [`FaultConfig::none`] (with `seed`).
     pub fn uniform(seed: u64, percent: u8) -> Self {
         if percent == 0 {
             return Self { seed, ..Self::none() };
@@ -132,9 +150,13 @@ impl FaultConfig {
             get_order: each,
             confirm_shipment: each,
             token: each,
+            notifications: each,
             malformed_order_percent: 5,
             duplicate_across_pages_percent: 20,
             expire_token_percent: 5,
+            duplicate_notification_percent: 20,
+            delayed_notification_percent: 10,
+            notification_delay: Duration::from_secs(3),
         }
     }
 
@@ -144,6 +166,7 @@ impl FaultConfig {
             Endpoint::SearchOrders => &self.search_orders,
             Endpoint::GetOrder => &self.get_order,
             Endpoint::ConfirmShipment => &self.confirm_shipment,
+            Endpoint::Notifications => &self.notifications,
         }
     }
 }
@@ -160,11 +183,19 @@ pub(crate) enum Endpoint {
     SearchOrders,
     GetOrder,
     ConfirmShipment,
+    /// The whole Notifications API.
+    Notifications,
 }
 
 impl Endpoint {
-    const ALL: [Endpoint; 4] =
-        [Endpoint::Token, Endpoint::SearchOrders, Endpoint::GetOrder, Endpoint::ConfirmShipment];
+    /// In stream order: a new endpoint goes last, so the others keep their streams.
+    const ALL: [Endpoint; 5] = [
+        Endpoint::Token,
+        Endpoint::SearchOrders,
+        Endpoint::GetOrder,
+        Endpoint::ConfirmShipment,
+        Endpoint::Notifications,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -172,6 +203,7 @@ impl Endpoint {
             Endpoint::SearchOrders => "searchOrders",
             Endpoint::GetOrder => "getOrder",
             Endpoint::ConfirmShipment => "confirmShipment",
+            Endpoint::Notifications => "notifications",
         }
     }
 }
@@ -216,6 +248,15 @@ pub(crate) struct Decision {
     pub fault: Option<Fault>,
     /// Treat a valid access token as expired (SP-API calls only).
     pub expire_token: bool,
+}
+
+/// How one notification goes out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DeliveryDecision {
+    /// Sent twice.
+    pub duplicate: bool,
+    /// Held back this long first.
+    pub delay: Option<Duration>,
 }
 
 /// How an order is served broken.
@@ -324,9 +365,10 @@ const GARBAGE: [(&str, &str); 3] = [
 /// Fault streams and counters of a sandbox.
 pub(crate) struct Faults {
     config: FaultConfig,
-    endpoints: [Rng; 4],
+    endpoints: [Rng; 5],
     orders: Rng,
     pages: Rng,
+    deliveries: Rng,
     counts: BTreeMap<String, u64>,
 }
 
@@ -338,6 +380,7 @@ impl Faults {
             endpoints: Endpoint::ALL.map(|e| Rng::stream(seed, 100 + e as u64)),
             orders: Rng::stream(seed, 110),
             pages: Rng::stream(seed, 111),
+            deliveries: Rng::stream(seed, 112),
             counts: BTreeMap::new(),
         }
     }
@@ -405,6 +448,23 @@ impl Faults {
         let m = *self.orders.pick(kinds);
         self.count("orders", m.name());
         Some(m)
+    }
+
+    /// For one notification about to be sent: whether it goes twice and whether it is held
+    /// back (counted as `delivery/duplicate` and `delivery/delayed`).
+    pub(crate) fn delivery(&mut self) -> DeliveryDecision {
+        let duplicate = self.deliveries.percent(self.config.duplicate_notification_percent);
+        let delay = self
+            .deliveries
+            .percent(self.config.delayed_notification_percent)
+            .then_some(self.config.notification_delay);
+        if duplicate {
+            self.count("delivery", "duplicate");
+        }
+        if delay.is_some() {
+            self.count("delivery", "delayed");
+        }
+        DeliveryDecision { duplicate, delay }
     }
 
     /// For a follow-up page of `searchOrders`: whether it repeats the previous page's last
@@ -551,6 +611,7 @@ mod tests {
         }
         assert!(f.malformation(false).is_none());
         assert!(!f.duplicate_page());
+        assert_eq!(f.delivery(), DeliveryDecision::default());
         assert!(f.counts().is_empty());
     }
 
@@ -593,10 +654,12 @@ mod tests {
         assert_eq!(u.seed, 9);
         assert_eq!(u.token, EndpointFaults::uniform(10));
         assert_eq!(u.confirm_shipment.slow_delay, Duration::from_secs(3));
+        assert_eq!(u.notifications, EndpointFaults::uniform(10));
         assert_eq!(
             (u.malformed_order_percent, u.duplicate_across_pages_percent, u.expire_token_percent),
             (5, 20, 5)
         );
+        assert_eq!((u.duplicate_notification_percent, u.delayed_notification_percent), (20, 10));
         assert_eq!(FaultConfig::uniform(9, 0), FaultConfig { seed: 9, ..FaultConfig::none() });
     }
 }

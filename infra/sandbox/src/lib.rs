@@ -1,23 +1,44 @@
 //! A local stand-in for Amazon's Selling Partner API: Orders API 2026-01-01
-//! (`searchOrders`, `getOrder`), Orders v0 `confirmShipment` and a Login-with-Amazon
-//! token endpoint, serving simulated sellers and orders.
+//! (`searchOrders`, `getOrder`), Orders v0 `confirmShipment`, the Notifications API v1
+//! (destinations and subscriptions) with `ORDER_CHANGE` notifications delivered to SQS, and
+//! a Login-with-Amazon token endpoint (seller tokens and grantless tokens), serving
+//! simulated sellers and orders.
 //!
 //! It is written from the official models, independently of the project's client, so
 //! the project's tests catch client bugs rather than mirror them: it sends, omits and
-//! refuses what Amazon documents (see `render` and `search` for the rules), and with the
-//! `schema` feature, `schema::AmazonModel` validates JSON against Amazon's own models,
-//! vendored under `specs/amazon-sp-api/`.
+//! refuses what Amazon documents (see `render` and `search` for the rules, `notifications`
+//! and `order_change` for the Notifications API's), and with the `schema` feature,
+//! `schema::AmazonModel` validates JSON against Amazon's own models, vendored under
+//! `specs/amazon-sp-api/`.
+//!
+//! # Notifications
+//!
+//! An application (each simulated seller's `client_id`) creates an SQS destination with a
+//! grantless token (`grant_type=client_credentials`, `scope=sellingpartnerapi::notifications`)
+//! and subscribes a seller to `ORDER_CHANGE` with that seller's token. From then on, every
+//! status change of the seller's orders (placing one included) sends one notification per
+//! subscription, at once and in the background, before the order is visible to
+//! `searchOrders` (window lag). With [`SandboxConfig::sqs_endpoint`] set, it is put into the
+//! destination's queue with SQS's `SendMessage` (JSON protocol; queue ARN
+//! `arn:aws:sqs:<region>:<account-id>:<queue-name>` -> `<sqs_endpoint>/<account-id>/<queue-name>`,
+//! moto's URL scheme). As Amazon, the sandbox delivers at least once and not in order:
+//! [`FaultConfig`]'s `duplicate_notification_percent` and `delayed_notification_percent`.
+//! [`Sandbox::notifications_sent`] lists what was sent, [`Sandbox::deliveries_settled`] waits
+//! for what is still on its way.
 
 mod api;
 mod codec;
 mod config;
 mod confirm;
 mod control;
+mod delivery;
 mod fake;
 mod fault;
 mod generator;
 mod lwa;
 mod model;
+mod notifications;
+mod order_change;
 mod ratelimit;
 mod render;
 mod rng;
@@ -36,6 +57,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 pub use config::{GeneratorConfig, Quota, RateLimit, SandboxConfig};
 pub use fault::{EndpointFaults, FaultConfig};
 pub use model::{Confirmation, NewItem, NewOrder, SellerCredentials};
+pub use notifications::{NotificationDestination, NotificationSubscription};
 
 use model::State;
 use render::Included;
@@ -121,9 +143,10 @@ impl Sandbox {
 
     /// How many faults of each kind were injected since the sandbox was created, keyed
     /// `"<endpoint>/<kind>"`: endpoints `token`, `searchOrders`, `getOrder`,
-    /// `confirmShipment`; kinds `throttle`, `server_error`, `reset` (before processing),
-    /// `reset_after_record` (`confirmShipment` only), `slow`, `truncated`, `garbage`,
-    /// `expired_token`; plus `searchOrders/duplicate` and, per malformed order,
+    /// `confirmShipment`, `notifications` (the whole Notifications API); kinds `throttle`,
+    /// `server_error`, `reset` (before processing), `reset_after_record` (`confirmShipment`
+    /// only), `slow`, `truncated`, `garbage`, `expired_token`; plus `searchOrders/duplicate`,
+    /// `delivery/duplicate` and `delivery/delayed` (notifications) and, per malformed order,
     /// `orders/<missing_order_item_id|negative_quantity|unknown_currency|bad_timestamp|huge_title>`.
     /// Kinds never injected are absent.
     pub fn fault_counts(&self) -> BTreeMap<String, u64> {
@@ -209,8 +232,11 @@ impl Sandbox {
         self.state().duplicate_confirmations
     }
 
-    /// Requests received for `"searchOrders"`, `"getOrder"`, `"confirmShipment"` or
-    /// `"token"`, including refused ones (403, 400, 429).
+    /// Requests received for `"searchOrders"`, `"getOrder"`, `"confirmShipment"`, `"token"`
+    /// or a Notifications API operation (`"createDestination"`, `"getDestinations"`,
+    /// `"getDestination"`, `"deleteDestination"`, `"createSubscription"`,
+    /// `"getSubscription"`, `"getSubscriptions"`, `"getSubscriptionById"`,
+    /// `"deleteSubscriptionById"`), including refused ones (403, 400, 429).
     pub fn request_count(&self, operation: &str) -> u64 {
         self.state().request_count(operation)
     }
@@ -219,6 +245,36 @@ impl Sandbox {
     /// asserting that none of them reaches a log.
     pub fn buyer_field_values(&self) -> Vec<String> {
         self.state().buyer_field_values()
+    }
+
+    /// Every `ORDER_CHANGE` notification sent so far, exactly as sent (the `MessageBody` put
+    /// into the queue), in send order: a duplicate twice, a delayed one where it finally
+    /// went. Also recorded without an SQS endpoint, and also when the queue refused it.
+    pub fn notifications_sent(&self) -> Vec<serde_json::Value> {
+        self.state().delivery.sent()
+    }
+
+    /// Waits until every notification handed over so far has been sent (delayed ones
+    /// included) and, with an SQS endpoint, its `SendMessage` answered or given up on.
+    pub async fn deliveries_settled(&self) {
+        let delivery = self.state().delivery.clone();
+        delivery.settled().await;
+    }
+
+    /// Notifications the SQS endpoint did not take after retrying (or that could not be
+    /// sent for want of a tokio runtime).
+    pub fn notification_delivery_failures(&self) -> u64 {
+        self.state().delivery.failures()
+    }
+
+    /// Notification subscriptions of every seller, in creation order.
+    pub fn subscriptions(&self) -> Vec<NotificationSubscription> {
+        self.state().subscription_views()
+    }
+
+    /// Notification destinations of every application, in creation order.
+    pub fn destinations(&self) -> Vec<NotificationDestination> {
+        self.state().destination_views()
     }
 
     /// One generator step at the current time (no-op without `config.generator`).

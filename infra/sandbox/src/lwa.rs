@@ -1,4 +1,5 @@
-//! Fake Login with Amazon: refresh token -> short-lived access token.
+//! Fake Login with Amazon: refresh token -> short-lived access token for a seller, and
+//! client credentials with the Notifications API scope -> grantless access token.
 
 use std::time::Instant;
 
@@ -13,7 +14,7 @@ use crate::api::{set_header, Outcome};
 use crate::codec::Params;
 use crate::fake;
 use crate::fault::{self, Endpoint};
-use crate::model::{IssuedToken, State as SandboxState};
+use crate::model::{Grant, IssuedToken, SellerCredentials, State as SandboxState};
 use crate::server::ConnectionReset;
 use crate::Sandbox;
 
@@ -47,30 +48,65 @@ fn process(st: &mut SandboxState, form: &Params) -> Outcome {
     Outcome::Respond(fault, response)
 }
 
+/// The scope of grantless Notifications API calls; the only one the sandbox grants.
+const NOTIFICATIONS_SCOPE: &str = "sellingpartnerapi::notifications";
+
 fn grant(st: &mut SandboxState, form: &Params) -> Response {
     let field = |name: &str| form.one(name).filter(|v| !v.is_empty());
-    let (Some(grant_type), Some(refresh_token), Some(client_id), Some(client_secret)) =
-        (field("grant_type"), field("refresh_token"), field("client_id"), field("client_secret"))
-    else {
-        return lwa_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "The request is missing a required parameter : grant_type, refresh_token, client_id or client_secret",
-            );
-    };
-    if grant_type != "refresh_token" {
-        return lwa_error(
+    match field("grant_type") {
+        Some("refresh_token") => refresh_grant(st, form),
+        Some("client_credentials") => client_credentials_grant(st, form),
+        Some(_) => lwa_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "The authorization grant type is not supported by the authorization server",
-        );
+        ),
+        None => lwa_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The request is missing a required parameter : grant_type",
+        ),
     }
-    // Like LWA: the client is authenticated first (401), then the grant (400).
-    let Some(seller) =
-        st.sellers.iter().find(|s| s.client_id == client_id && s.client_secret == client_secret).cloned()
+}
+
+/// The seller whose application the client credentials are. Like LWA, the client is
+/// authenticated first (401, [`invalid_client`]), then the grant (400).
+fn client(st: &SandboxState, client_id: &str, client_secret: &str) -> Option<SellerCredentials> {
+    st.sellers.iter().find(|s| s.client_id == client_id && s.client_secret == client_secret).cloned()
+}
+
+fn invalid_client() -> Response {
+    tracing::info!("token refused: client authentication failed");
+    lwa_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed")
+}
+
+fn issue(st: &mut SandboxState, seller: &SellerCredentials, grant: Grant) -> (String, u64) {
+    let access_token = match grant {
+        Grant::Seller => fake::access_token(&mut st.id_rng),
+        Grant::Grantless => fake::grantless_access_token(&mut st.id_rng),
+    };
+    let lifetime = st.config.token_lifetime;
+    st.tokens.insert(
+        access_token.clone(),
+        IssuedToken { seller_id: seller.seller_id.clone(), expires: Instant::now() + lifetime, grant },
+    );
+    (access_token, lifetime.as_secs())
+}
+
+/// `grant_type=refresh_token`: a token to act for the seller who granted the refresh token.
+fn refresh_grant(st: &mut SandboxState, form: &Params) -> Response {
+    let field = |name: &str| form.one(name).filter(|v| !v.is_empty());
+    let (Some(refresh_token), Some(client_id), Some(client_secret)) =
+        (field("refresh_token"), field("client_id"), field("client_secret"))
     else {
-        tracing::info!("token refused: client authentication failed");
-        return lwa_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed");
+        return lwa_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The request is missing a required parameter : refresh_token, client_id or client_secret",
+        );
+    };
+    let Some(seller) = client(st, client_id, client_secret) else {
+        return invalid_client();
     };
     if seller.refresh_token != refresh_token {
         tracing::info!(seller_id = %seller.seller_id, "token refused: invalid refresh token");
@@ -80,20 +116,55 @@ fn grant(st: &mut SandboxState, form: &Params) -> Response {
             "The request has an invalid grant parameter : refresh_token",
         );
     }
-    let access_token = fake::access_token(&mut st.id_rng);
-    let lifetime = st.config.token_lifetime;
-    st.tokens.insert(
-        access_token.clone(),
-        IssuedToken { seller_id: seller.seller_id.clone(), expires: Instant::now() + lifetime },
-    );
+    let (access_token, expires_in) = issue(st, &seller, Grant::Seller);
     tracing::info!(seller_id = %seller.seller_id, "access token issued");
     (
         StatusCode::OK,
         Json(json!({
             "access_token": access_token,
             "token_type": "bearer",
-            "expires_in": lifetime.as_secs(),
+            "expires_in": expires_in,
             "refresh_token": seller.refresh_token,
+        })),
+    )
+        .into_response()
+}
+
+/// `grant_type=client_credentials` with a `scope`: a grantless token for the application
+/// itself, for the Notifications API's grantless operations. There is no refresh token
+/// to return.
+fn client_credentials_grant(st: &mut SandboxState, form: &Params) -> Response {
+    let field = |name: &str| form.one(name).filter(|v| !v.is_empty());
+    let (Some(scope), Some(client_id), Some(client_secret)) =
+        (field("scope"), field("client_id"), field("client_secret"))
+    else {
+        return lwa_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The request is missing a required parameter : scope, client_id or client_secret",
+        );
+    };
+    let Some(seller) = client(st, client_id, client_secret) else {
+        return invalid_client();
+    };
+    // LWA takes space-separated scopes; the sandbox knows only the Notifications API's.
+    if scope.split_whitespace().any(|s| s != NOTIFICATIONS_SCOPE) {
+        tracing::info!(seller_id = %seller.seller_id, "token refused: unknown scope");
+        return lwa_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "The request has an invalid parameter : scope",
+        );
+    }
+    let (access_token, expires_in) = issue(st, &seller, Grant::Grantless);
+    tracing::info!(seller_id = %seller.seller_id, "grantless access token issued");
+    (
+        StatusCode::OK,
+        Json(json!({
+            "access_token": access_token,
+            "scope": NOTIFICATIONS_SCOPE,
+            "token_type": "bearer",
+            "expires_in": expires_in,
         })),
     )
         .into_response()

@@ -7,7 +7,7 @@ use clap::Parser;
 use orderbridge_sandbox::{FaultConfig, GeneratorConfig, Sandbox, SandboxConfig};
 
 #[derive(Parser, Debug)]
-#[command(version, about = "Local Amazon SP-API sandbox (orders, shipments, LWA tokens)")]
+#[command(version, about = "Local Amazon SP-API sandbox (orders, shipments, notifications, LWA tokens)")]
 struct Args {
     #[arg(long, default_value_t = 9100)]
     port: u16,
@@ -34,6 +34,10 @@ struct Args {
     /// Seed of the fault streams (default: --seed).
     #[arg(long)]
     fault_seed: Option<u64>,
+    /// SQS endpoint (JSON protocol, e.g. moto's http://127.0.0.1:5000) that ORDER_CHANGE
+    /// notifications are delivered to; without it they are only recorded.
+    #[arg(long)]
+    sqs_endpoint: Option<String>,
 }
 
 #[tokio::main]
@@ -54,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
             cancel_percent: args.cancel_percent,
         }),
         faults: FaultConfig::uniform(args.fault_seed.unwrap_or(args.seed), args.fault_percent),
+        sqs_endpoint: args.sqs_endpoint,
         ..SandboxConfig::default()
     });
     for _ in 0..args.sellers.max(1) {

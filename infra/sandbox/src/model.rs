@@ -1,14 +1,18 @@
-//! The sandbox's state: sellers, orders, tokens, confirmations and counters.
+//! The sandbox's state: sellers, orders, tokens, confirmations, notification destinations
+//! and subscriptions, and counters.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{oldest_visible, SandboxConfig};
+use crate::delivery::Delivery;
 use crate::fake;
 use crate::fault::{Faults, Malformation};
+use crate::notifications::{Destination, Subscription};
 use crate::ratelimit::Buckets;
 use crate::rng::Rng;
 
@@ -233,9 +237,22 @@ impl Order {
     }
 }
 
+/// What an access token was granted for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grant {
+    /// `refresh_token` grant: acting for the seller, for every seller operation.
+    Seller,
+    /// `client_credentials` grant with the Notifications API scope: acting as the
+    /// application itself, for grantless operations only.
+    Grantless,
+}
+
 pub(crate) struct IssuedToken {
+    /// The seller whose refresh token was exchanged, or whose application's client
+    /// credentials were (each simulated seller has an application of its own).
     pub seller_id: String,
     pub expires: Instant,
+    pub grant: Grant,
 }
 
 pub(crate) struct State {
@@ -259,6 +276,14 @@ pub(crate) struct State {
     pub next_generated_at: Option<DateTime<Utc>>,
     /// Fault injection: configuration, streams and counters.
     pub faults: Faults,
+    /// Notification destinations of every application, in creation order.
+    pub destinations: Vec<Destination>,
+    /// Notification subscriptions of every application and seller, in creation order.
+    pub subscriptions: Vec<Subscription>,
+    /// Destination, subscription and notification ids.
+    pub notification_rng: Rng,
+    /// Notifications on their way out, shared with the background delivery.
+    pub delivery: Arc<Delivery>,
 }
 
 impl State {
@@ -281,6 +306,10 @@ impl State {
             buckets: Buckets::default(),
             next_generated_at: None,
             faults,
+            destinations: Vec::new(),
+            subscriptions: Vec::new(),
+            notification_rng: Rng::stream(seed, 4),
+            delivery: Arc::new(Delivery::new()),
         }
     }
 
@@ -299,6 +328,14 @@ impl State {
 
     pub(crate) fn seller(&self, seller_id: &str) -> Option<&SellerCredentials> {
         self.sellers.iter().find(|s| s.seller_id == seller_id)
+    }
+
+    /// The `ApplicationId` of notifications to the application with `client_id`, shaped like
+    /// Amazon's `amzn1.sellerapps.app.<uuid>` and stable per seed and seller.
+    pub(crate) fn application_id(&self, client_id: &str) -> String {
+        let n = self.sellers.iter().position(|s| s.client_id == client_id);
+        let mut rng = Rng::stream(self.config.seed, n.map_or(u64::MAX, |n| 1000 + n as u64));
+        format!("amzn1.sellerapps.app.{}", fake::uuid(&mut rng))
     }
 
     pub(crate) fn count(&mut self, operation: &str) {
@@ -383,6 +420,7 @@ impl State {
         self.index.insert(id.clone(), self.orders.len());
         self.orders.push(order);
         tracing::info!(order_id = %id, seller_id, status = status.as_str(), malformed, "order placed");
+        self.order_changed(&id);
         id
     }
 
@@ -397,6 +435,7 @@ impl State {
         order.status = Status::Pending;
         order.updated = now;
         tracing::info!(order_id = %id, "payment authorization begun");
+        self.order_changed(id);
         true
     }
 
@@ -413,6 +452,7 @@ impl State {
         order.released = true;
         order.updated = now;
         tracing::info!(order_id = %id, "payment released");
+        self.order_changed(id);
         true
     }
 
@@ -438,6 +478,7 @@ impl State {
         order.status = Status::Cancelled;
         order.updated = now;
         tracing::info!(order_id = %id, "order cancelled");
+        self.order_changed(id);
         true
     }
 

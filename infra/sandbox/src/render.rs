@@ -177,6 +177,25 @@ fn recipient(o: &Order, now: DateTime<Utc>) -> Value {
     json!({ "deliveryAddress": a })
 }
 
+/// The seller's shipping and delivery promise of an order.
+pub(crate) struct Promise {
+    pub ship_from: DateTime<Utc>,
+    pub ship_by: DateTime<Utc>,
+    pub deliver_from: DateTime<Utc>,
+    /// v0 `LatestDeliveryDate`: only for orders "that do not have a PendingAvailability,
+    /// Pending, or Canceled status".
+    pub deliver_by: Option<DateTime<Utc>>,
+}
+
+pub(crate) fn promise(o: &Order) -> Promise {
+    Promise {
+        ship_from: o.created,
+        ship_by: o.created + Duration::days(SHIP_BY_DAYS),
+        deliver_from: o.created + Duration::days(DELIVER_FROM_DAYS),
+        deliver_by: (!o.status.is_pending() && o.status != Status::Cancelled).then(|| latest_delivery(o)),
+    }
+}
+
 fn fulfillment(o: &Order) -> Value {
     let mut m = Map::new();
     put(&mut m, "fulfillmentStatus", o.status.as_str());
@@ -184,18 +203,16 @@ fn fulfillment(o: &Order) -> Value {
     put(&mut m, "fulfillmentServiceLevel", "STANDARD");
     // Ship and delivery dates are "only returned for seller-fulfilled orders".
     if o.is_fbm() {
-        let days = |d| timestamp(o.created + Duration::days(d));
+        let p = promise(o);
         put(
             &mut m,
             "shipByWindow",
-            json!({ "earliestDateTime": timestamp(o.created), "latestDateTime": days(SHIP_BY_DAYS) }),
+            json!({ "earliestDateTime": timestamp(p.ship_from), "latestDateTime": timestamp(p.ship_by) }),
         );
         let mut deliver = Map::new();
-        put(&mut deliver, "earliestDateTime", days(DELIVER_FROM_DAYS));
-        // v0 `LatestDeliveryDate`: only for orders "that do not have a PendingAvailability,
-        // Pending, or Canceled status".
-        if !o.status.is_pending() && o.status != Status::Cancelled {
-            put(&mut deliver, "latestDateTime", timestamp(latest_delivery(o)));
+        put(&mut deliver, "earliestDateTime", timestamp(p.deliver_from));
+        if let Some(latest) = p.deliver_by {
+            put(&mut deliver, "latestDateTime", timestamp(latest));
         }
         put(&mut m, "deliverByWindow", deliver);
     }

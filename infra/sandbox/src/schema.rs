@@ -85,6 +85,12 @@ impl AmazonModel {
         })
     }
 
+    /// Notifications API v1 (destinations and subscriptions): `notifications.json`.
+    pub fn notifications() -> &'static AmazonModel {
+        static MODEL: OnceLock<AmazonModel> = OnceLock::new();
+        MODEL.get_or_init(|| Self::load("notifications.json", vendored!("notifications.json"), Kind::Swagger))
+    }
+
     fn load(file: &'static str, text: &str, kind: Kind) -> Self {
         // Embedded at compile time from the vendored copy; this crate's tests parse each.
         let document = serde_json::from_str(text).unwrap_or_else(|e| panic!("{file} is not JSON: {e}"));
@@ -193,24 +199,94 @@ fn describe(e: &jsonschema::ValidationError<'_>) -> String {
 
 /// Adds `additionalProperties: false` to every schema that lists `properties` without
 /// deciding about other fields, in every place a subschema can sit.
+///
+/// An `allOf` is closed as a whole, not part by part: draft 4 has no
+/// `unevaluatedProperties`, and each part closed on its own would refuse the fields of the
+/// others (the Notifications API's `EventFilter` is such a combination). So the schema holding
+/// the `allOf` gets every field of its parts listed and is closed, while the parts, inline or
+/// definitions referenced from an `allOf`, stay open at their top level.
 fn close_objects(schema: &mut Value) {
+    let definitions = schema.get("definitions").cloned().unwrap_or(Value::Null);
+    let mut parts = Vec::new();
+    collect_all_of_refs(schema, &mut parts);
+    close(schema, false, &definitions, &parts);
+}
+
+fn close(schema: &mut Value, all_of_part: bool, definitions: &Value, parts: &[String]) {
     let Value::Object(map) = schema else {
         return;
     };
-    if map.get("properties").is_some_and(Value::is_object) && !map.contains_key("additionalProperties") {
-        map.insert("additionalProperties".to_string(), Value::Bool(false));
+    if !map.contains_key("additionalProperties") {
+        if let Some(Value::Array(members)) = map.get("allOf") {
+            let mut names = Vec::new();
+            for member in members {
+                property_names(member, definitions, &mut names);
+            }
+            let listed = map.entry("properties").or_insert_with(|| json!({}));
+            if let Value::Object(listed) = listed {
+                for name in names {
+                    listed.entry(name).or_insert_with(|| json!({}));
+                }
+            }
+            map.insert("additionalProperties".to_string(), Value::Bool(false));
+        } else if !all_of_part && map.get("properties").is_some_and(Value::is_object) {
+            map.insert("additionalProperties".to_string(), Value::Bool(false));
+        }
     }
-    for key in ["properties", "patternProperties", "definitions"] {
+    for key in ["properties", "patternProperties"] {
         if let Some(Value::Object(children)) = map.get_mut(key) {
-            children.values_mut().for_each(close_objects);
+            children.values_mut().for_each(|c| close(c, false, definitions, parts));
+        }
+    }
+    if let Some(Value::Object(children)) = map.get_mut("definitions") {
+        for (name, child) in children.iter_mut() {
+            close(child, parts.contains(name), definitions, parts);
         }
     }
     for key in ["items", "additionalItems", "additionalProperties", "not", "allOf", "anyOf", "oneOf"] {
+        let part = key == "allOf";
         match map.get_mut(key) {
-            Some(Value::Array(children)) => children.iter_mut().for_each(close_objects),
-            Some(child) => close_objects(child),
+            Some(Value::Array(children)) => {
+                children.iter_mut().for_each(|c| close(c, part, definitions, parts))
+            }
+            Some(child) => close(child, part, definitions, parts),
             None => {}
         }
+    }
+}
+
+/// Names of the definitions an `allOf` anywhere in `schema` refers to as a part.
+fn collect_all_of_refs(schema: &Value, out: &mut Vec<String>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::Array(members)) = map.get("allOf") {
+                out.extend(members.iter().filter_map(definition_ref).map(str::to_string));
+            }
+            map.values().for_each(|v| collect_all_of_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_all_of_refs(v, out)),
+        _ => {}
+    }
+}
+
+fn definition_ref(schema: &Value) -> Option<&str> {
+    schema.get("$ref")?.as_str()?.strip_prefix("#/definitions/")
+}
+
+/// The fields an object schema lists, following `$ref`s into `definitions` and nested
+/// `allOf`s.
+fn property_names(schema: &Value, definitions: &Value, out: &mut Vec<String>) {
+    if let Some(name) = definition_ref(schema) {
+        if let Some(target) = definitions.get(name) {
+            property_names(target, definitions, out);
+        }
+        return;
+    }
+    if let Some(Value::Object(listed)) = schema.get("properties") {
+        out.extend(listed.keys().cloned());
+    }
+    if let Some(Value::Array(members)) = schema.get("allOf") {
+        members.iter().for_each(|m| property_names(m, definitions, out));
     }
 }
 
@@ -235,5 +311,28 @@ mod tests {
         assert_eq!(d["C"]["items"]["additionalProperties"], false);
         assert!(d["D"].get("additionalProperties").is_none());
         assert!(schema.get("additionalProperties").is_none(), "no `properties` at the root");
+    }
+
+    #[test]
+    fn close_objects_closes_an_all_of_as_a_whole() {
+        let mut schema = json!({
+            "definitions": {
+                "Filter": { "allOf": [
+                    { "$ref": "#/definitions/Part" },
+                    { "type": "object", "properties": { "kind": {} }, "required": ["kind"] }
+                ]},
+                "Part": {
+                    "type": "object",
+                    "properties": { "ids": { "type": "object", "properties": { "x": {} } } }
+                }
+            }
+        });
+        close_objects(&mut schema);
+        let d = &schema["definitions"];
+        assert_eq!(d["Filter"]["additionalProperties"], false);
+        assert_eq!(d["Filter"]["properties"], json!({ "ids": {}, "kind": {} }));
+        assert!(d["Filter"]["allOf"][1].get("additionalProperties").is_none());
+        assert!(d["Part"].get("additionalProperties").is_none(), "a part stays open");
+        assert_eq!(d["Part"]["properties"]["ids"]["additionalProperties"], false, "inside it, objects close");
     }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::{check_against_amazon, lagless, Harness};
 use orderbridge_sandbox::schema::{AmazonModel, ORDER_CHANGE_NOTIFICATION};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 /// `(where, definition, body)` of every response example in a model's paths: the
@@ -14,7 +14,11 @@ fn response_examples(model: &AmazonModel) -> Vec<(String, String, Value)> {
     let mut out = Vec::new();
     for (path, operations) in model.document()["paths"].as_object().unwrap() {
         for (method, operation) in operations.as_object().unwrap() {
-            for (status, response) in operation["responses"].as_object().unwrap() {
+            // Path-level flags such as `x-amzn-api-sandbox-only` are no operations.
+            let Some(responses) = operation["responses"].as_object() else {
+                continue;
+            };
+            for (status, response) in responses {
                 let Some(definition) = response["schema"]["$ref"].as_str() else {
                     continue;
                 };
@@ -46,6 +50,33 @@ fn amazons_own_orders_examples_pass_its_model_even_in_strict_mode() {
     for example in notification.document()["examples"].as_array().unwrap() {
         notification.validate_strict(ORDER_CHANGE_NOTIFICATION, example).unwrap();
     }
+}
+
+#[test]
+fn amazons_own_notifications_examples_pass_its_model_even_in_strict_mode() {
+    let model = AmazonModel::notifications();
+    let examples = response_examples(model);
+    assert!(examples.len() >= 9, "{}", examples.len());
+    for (place, definition, body) in examples {
+        model.validate_strict(&definition, &body).unwrap_or_else(|e| panic!("{place}: {e:?}"));
+    }
+}
+
+#[test]
+fn strict_mode_takes_an_event_filter_as_the_sum_of_its_parts() {
+    let model = AmazonModel::notifications();
+    let mut directive = json!({ "eventFilter": {
+        "eventFilterType": "ORDER_CHANGE",
+        "marketplaceIds": ["A1PA6795UKMFR9"],
+        "orderChangeTypes": ["OrderStatusChange"]
+    }});
+    model.validate_strict("ProcessingDirective", &directive).unwrap();
+    directive["eventFilter"]["orderChangeTypes"] = json!(["SomethingElse"]);
+    assert!(model.validate_strict("ProcessingDirective", &directive).is_err(), "parts still apply");
+    directive["eventFilter"]["orderChangeTypes"] = json!(["OrderStatusChange"]);
+    directive["eventFilter"]["invented"] = json!(true);
+    let errors = model.validate_strict("ProcessingDirective", &directive).unwrap_err();
+    assert!(errors.iter().any(|e| e.contains("invented")), "{errors:?}");
 }
 
 #[test]
@@ -138,8 +169,12 @@ fn strict_mode_refuses_fields_the_model_does_not_have() {
 
 #[test]
 fn every_definition_of_every_model_compiles() {
-    let models =
-        [AmazonModel::orders_2026(), AmazonModel::orders_v0(), AmazonModel::order_change_notification()];
+    let models = [
+        AmazonModel::orders_2026(),
+        AmazonModel::orders_v0(),
+        AmazonModel::order_change_notification(),
+        AmazonModel::notifications(),
+    ];
     for model in models {
         let names = model.definition_names();
         assert!(!names.is_empty(), "{}", model.file());
@@ -165,5 +200,5 @@ fn unknown_definitions_are_reported_not_ignored() {
 async fn the_harness_fails_a_test_whose_response_breaks_the_model() {
     let h = Harness::new(lagless()).await;
     let invented = json!({ "orders": [], "pagination": { "nextToken": "t", "hasMore": true } });
-    check_against_amazon(&h.sandbox, "/orders/2026-01-01/orders", StatusCode::OK, &invented);
+    check_against_amazon(&h.sandbox, &Method::GET, "/orders/2026-01-01/orders", StatusCode::OK, &invented);
 }

@@ -67,7 +67,7 @@ async fn token_grant_rejects_wrong_credentials_the_lwa_way() {
 
     let wrong_grant = h
         .token_request(&[
-            ("grant_type", "client_credentials"),
+            ("grant_type", "password"),
             ("refresh_token", &s.refresh_token),
             ("client_id", &s.client_id),
             ("client_secret", &s.client_secret),

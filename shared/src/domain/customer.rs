@@ -25,6 +25,32 @@ pub struct Address {
     pub phone: Option<String>,
 }
 
+impl Customer {
+    /// What is left of a customer once the buyer data is erased: the destination country, a
+    /// business fact (taxes, statistics), and nothing that identifies a person.
+    pub fn erased(&self) -> Customer {
+        Customer {
+            buyer_name: None,
+            buyer_email: None,
+            company: None,
+            shipping_address: Address {
+                name: String::new(),
+                company: None,
+                lines: Vec::new(),
+                city: String::new(),
+                postal_code: None,
+                region: None,
+                country_code: self.shipping_address.country_code.clone(),
+                phone: None,
+            },
+        }
+    }
+
+    pub fn is_erased(&self) -> bool {
+        *self == self.erased()
+    }
+}
+
 impl fmt::Debug for Customer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Customer { <redacted> }")

@@ -438,6 +438,45 @@ impl SalesOrder {
         Ok(())
     }
 
+    /// When the order reached Shipped or Cancelled: its buyer data is kept for the retention
+    /// period from then on. None while it still moves.
+    pub fn settled_at(&self) -> Option<DateTime<Utc>> {
+        if !matches!(self.status(), OrderStatus::Shipped | OrderStatus::Cancelled) {
+            return None;
+        }
+        let settling = self.history.iter().rev().find(|h| {
+            matches!(
+                h.event,
+                OrderEvent::Cancelled | OrderEvent::PackageConfirmed { .. } | OrderEvent::Imported { .. }
+            )
+        });
+        Some(settling.map_or(self.imported_at, |h| h.at))
+    }
+
+    /// Whether the order still holds a buyer's name, address, e-mail or phone.
+    pub fn holds_buyer_data(&self) -> bool {
+        self.customer().is_some_and(|c| !c.is_erased())
+    }
+
+    /// Erases the buyer's name, address, e-mail and phone of a Shipped or Cancelled order,
+    /// keeping its business facts (lines, prices, payment, destination country), and notes it
+    /// in the history. False when there was nothing to erase.
+    pub fn erase_buyer_data(&mut self, at: DateTime<Utc>) -> Result<bool, TransitionError> {
+        if self.settled_at().is_none() {
+            return Err(self.refuse("erase buyer data"));
+        }
+        if !self.holds_buyer_data() {
+            return Ok(false);
+        }
+        match &mut self.state {
+            OrderState::Shipped(release) => release.customer = release.customer.erased(),
+            OrderState::Cancelled { customer: Some(customer), .. } => *customer = customer.erased(),
+            _ => return Ok(false),
+        }
+        self.note(at, OrderEvent::BuyerDataErased);
+        Ok(true)
+    }
+
     /// Notes that the marketplace reported a change at `updated_at`. Returns false when the
     /// report is not newer than what is stored, so stale data is never written over newer.
     pub fn observe_marketplace_update(&mut self, updated_at: DateTime<Utc>) -> bool {

@@ -1006,3 +1006,45 @@ fn release_in_another_currency_than_the_marketplace_default_sets_the_order_curre
     order.release(release(), at(5)).unwrap();
     assert_eq!(order.currency, Some(eur()));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Buyer data expires
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_shipped_order_is_settled_when_its_last_package_was_confirmed() {
+    assert_eq!(shipped_order().settled_at(), Some(at(32)));
+    assert_eq!(deliverable_order().settled_at(), None);
+    let mut cancelled = pending_order();
+    cancelled.cancel(at(40)).unwrap();
+    assert_eq!(cancelled.settled_at(), Some(at(40)));
+}
+
+#[test]
+fn erasing_buyer_data_keeps_the_business_facts_and_notes_it_once() {
+    let mut order = shipped_order();
+    let before = order.clone();
+    assert!(order.holds_buyer_data());
+    assert!(order.erase_buyer_data(at(100)).unwrap());
+    assert!(!order.holds_buyer_data());
+    let customer = order.customer().unwrap();
+    assert_eq!(customer.shipping_address.country_code, "DE");
+    let text = serde_json::to_string(&order).unwrap();
+    for value in ["Erika", "Mustermann", "erika@example.com", "Heidestrasse", "Koeln", "51147", "+49 221"] {
+        assert!(!text.contains(value), "{value} survived the erasure");
+    }
+    assert_eq!(order.lines, before.lines);
+    assert_eq!(order.prices(), before.prices());
+    assert_eq!(order.payment(), before.payment());
+    assert_eq!(order.history.last().map(|h| &h.event), Some(&OrderEvent::BuyerDataErased));
+    assert!(!order.erase_buyer_data(at(101)).unwrap(), "nothing left to erase");
+    assert_eq!(order.history.iter().filter(|h| h.event == OrderEvent::BuyerDataErased).count(), 1);
+}
+
+#[test]
+fn buyer_data_of_an_order_still_moving_is_not_erased() {
+    let mut order = deliverable_order();
+    let before = order.clone();
+    assert!(order.erase_buyer_data(at(100)).is_err());
+    assert_eq!(order, before);
+}

@@ -1,6 +1,7 @@
 //! Lambda event payloads in, use case results out. The function binaries only wire these to the
 //! runtime, so tests drive exactly what runs in Lambda.
 
+pub mod housekeeping;
 pub mod import;
 pub mod shipment;
 pub mod status;

@@ -3,7 +3,7 @@
 
 use super::{select_accounts, SelectError};
 use crate::domain::{MarketplaceAccount, MarketplaceOrder, MarketplaceOrderState, OrderStatus, SalesOrder};
-use crate::ports::{MarketplaceError, Ports, QueueError, StatusCheck, StoreError};
+use crate::ports::{MarketplaceError, Metric, Ports, QueueError, StatusCheck, StoreError};
 use crate::Deadline;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -70,8 +70,19 @@ pub async fn run(
             summary.error = Some("not started: invocation time ran out".into());
         } else if let Err(error) = import_account(ports, &account, deadline, &mut summary).await {
             tracing::error!(account = %account.id, %error, "import of account failed");
+            if let AccountImportError::Marketplace(MarketplaceError::Throttled { .. }) = error {
+                ports.metrics.record(account.marketplace(), &account.id, Metric::MarketplaceThrottles, 1.0);
+            }
             summary.error = Some(error.to_string());
         }
+        let created = summary.created_pending + summary.created_deliverable + summary.created_cancelled;
+        ports.metrics.record(account.marketplace(), &account.id, Metric::OrdersImported, f64::from(created));
+        ports.metrics.record(
+            account.marketplace(),
+            &account.id,
+            Metric::OrdersRejected,
+            f64::from(summary.rejected),
+        );
         tracing::info!(
             account = %account.id,
             created_pending = summary.created_pending,
@@ -141,6 +152,10 @@ async fn import_account(
             Err(error) => return Err(error.into()),
         }
         client.acknowledge(&batch.next_position).await?;
+        if let Some(until) = batch.imported_until {
+            let lag = (ports.clock.now() - until).num_seconds().max(0) as f64;
+            ports.metrics.record(account.marketplace(), &account.id, Metric::ImportLagSeconds, lag);
+        }
         position = Some(batch.next_position);
         if !batch.more {
             summary.caught_up = true;
@@ -159,8 +174,7 @@ async fn store_change(
 ) -> Result<(), AccountImportError> {
     let fresh =
         SalesOrder::from_marketplace(account.marketplace(), account.id.clone(), order, ports.clock.now());
-    let check =
-        StatusCheck::new(account.id.clone(), order.id.clone());
+    let check = StatusCheck::new(account.id.clone(), order.id.clone());
     let mut latest = ports.orders.get_order(&fresh.key).await?;
     if latest.is_none() {
         if fresh.status() == OrderStatus::Pending {

@@ -5,7 +5,7 @@ use super::{select_accounts, SelectError};
 use crate::domain::{
     AccountId, MarketplaceOrderId, OrderKey, Package, SalesOrder, ShipmentRequest, TransitionError,
 };
-use crate::ports::{MarketplaceClient, PackageGuard, Ports, Retryable, StoreError};
+use crate::ports::{MarketplaceClient, MarketplaceError, Metric, PackageGuard, Ports, Retryable, StoreError};
 use crate::Deadline;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -213,9 +213,13 @@ async fn report_package(
             package.mark_confirmed(ports.clock.now());
             save_confirmed(ports, &package, order).await?;
             report.reported += 1;
+            ports.metrics.record(key.marketplace, &key.account_id, Metric::PackagesConfirmed, 1.0);
             tracing::info!(order = %key, package = %package.id, "shipment confirmed to marketplace");
         }
         Err(error) if error.is_retryable() => {
+            if let MarketplaceError::Throttled { .. } = error {
+                ports.metrics.record(key.marketplace, &key.account_id, Metric::MarketplaceThrottles, 1.0);
+            }
             tracing::warn!(order = %key, package = %package.id, %error, "shipment confirmation failed; will retry");
             report.retry_later += 1;
             report.errors.push(error.to_string());
@@ -225,6 +229,7 @@ async fn report_package(
         Err(error) => {
             tracing::error!(order = %key, package = %package.id, %error, "marketplace refused shipment confirmation");
             report.failed += 1;
+            ports.metrics.record(key.marketplace, &key.account_id, Metric::PackagesRefused, 1.0);
             report.errors.push(error.to_string());
             package.mark_failed(error.to_string(), ports.clock.now());
             settle_claimed(ports, run, &package).await?;

@@ -2,15 +2,16 @@
 //!
 //! Every SP-API response the harness reads is checked against Amazon's model for that
 //! operation and status, in strict mode (no field the model lacks), so no test can forget
-//! to: see [`check_against_amazon`].
+//! to: see [`check_against_amazon`]. Likewise every `ORDER_CHANGE` notification read through
+//! [`Harness::notifications`] is checked against `OrderChangeNotification.json`.
 #![allow(dead_code)]
 
 use std::time::Duration;
 
-use orderbridge_sandbox::schema::AmazonModel;
+use orderbridge_sandbox::schema::{AmazonModel, ORDER_CHANGE_NOTIFICATION};
 use orderbridge_sandbox::{RunningSandbox, Sandbox, SandboxConfig, SellerCredentials};
-use reqwest::{RequestBuilder, StatusCode, Url};
-use serde_json::Value;
+use reqwest::{Method, RequestBuilder, StatusCode, Url};
+use serde_json::{json, Value};
 
 pub struct Harness {
     pub sandbox: Sandbox,
@@ -70,13 +71,43 @@ impl Raw {
     }
 }
 
-/// The model and definition of what Amazon answers on `path` with `status`; `None` for
-/// what no SP-API model covers (LWA tokens, the sandbox's own control endpoints) and for
-/// `confirmShipment`'s 204, which has no body.
-fn amazon_schema(path: &str, status: StatusCode) -> Option<(&'static AmazonModel, &'static str)> {
+/// The Notifications API's definition for `method` on `path` (below `/notifications/v1/`):
+/// each operation answers every status, errors included, with its own response object.
+fn notifications_definition(method: &Method, rest: &str, status: StatusCode) -> Option<&'static str> {
+    let segments: Vec<&str> = rest.split('/').collect();
+    let definition = match (segments.as_slice(), method.as_str()) {
+        (["destinations"], "GET") => "GetDestinationsResponse",
+        (["destinations"], "POST") => "CreateDestinationResponse",
+        (["destinations", _], "GET") => "GetDestinationResponse",
+        (["destinations", _], "DELETE") => "DeleteDestinationResponse",
+        (["subscriptions"], "GET") => "GetSubscriptionsResponse",
+        (["subscriptions", _], "GET") => "GetSubscriptionResponse",
+        (["subscriptions", _], "POST") => "CreateSubscriptionResponse",
+        // The model's 404 of getSubscriptionById is a `GetSubscriptionResponse`.
+        (["subscriptions", _, _], "GET") if status == StatusCode::NOT_FOUND => "GetSubscriptionResponse",
+        (["subscriptions", _, _], "GET") => "GetSubscriptionByIdResponse",
+        (["subscriptions", _, _], "DELETE") => "DeleteSubscriptionByIdResponse",
+        _ => return None,
+    };
+    Some(definition)
+}
+
+/// The model and definition of what Amazon answers to `method` on `path` with `status`;
+/// `None` for what no SP-API model covers (LWA tokens, the sandbox's own control endpoints)
+/// and for `confirmShipment`'s 204, which has no body.
+fn amazon_schema(
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+) -> Option<(&'static AmazonModel, &'static str)> {
     let v2026 = AmazonModel::orders_2026();
+    let notifications = path
+        .strip_prefix("/notifications/v1/")
+        .and_then(|rest| notifications_definition(method, rest, status));
     if path == "/auth/o2/token" || path.starts_with("/_sandbox/") {
         None
+    } else if let Some(definition) = notifications {
+        Some((AmazonModel::notifications(), definition))
     } else if path.starts_with("/orders/v0/") && path.ends_with("/shipmentConfirmation") {
         (status != StatusCode::NO_CONTENT).then(|| (AmazonModel::orders_v0(), "ConfirmShipmentErrorResponse"))
     } else if status != StatusCode::OK {
@@ -89,15 +120,21 @@ fn amazon_schema(path: &str, status: StatusCode) -> Option<(&'static AmazonModel
     }
 }
 
-/// Fails the test unless `body`, the response of `path` with `status`, is what Amazon's
-/// model allows (strict mode). Orders the sandbox serves malformed on purpose are left out
-/// of the check; `confirmShipment`'s 204 must have no body at all.
-pub fn check_against_amazon(sandbox: &Sandbox, path: &str, status: StatusCode, body: &Value) {
+/// Fails the test unless `body`, the response to `method` on `path` with `status`, is what
+/// Amazon's model allows (strict mode). Orders the sandbox serves malformed on purpose are
+/// left out of the check; `confirmShipment`'s 204 must have no body at all.
+pub fn check_against_amazon(
+    sandbox: &Sandbox,
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+    body: &Value,
+) {
     if path.starts_with("/orders/v0/") && status == StatusCode::NO_CONTENT {
         assert_eq!(*body, Value::Null, "{path}: a 204 has no body");
         return;
     }
-    let Some((model, definition)) = amazon_schema(path, status) else {
+    let Some((model, definition)) = amazon_schema(method, path, status) else {
         return;
     };
     let rejectable = sandbox.rejectable_order_ids();
@@ -112,10 +149,19 @@ pub fn check_against_amazon(sandbox: &Sandbox, path: &str, status: StatusCode, b
     }
     if let Err(errors) = model.validate_strict(definition, &body) {
         panic!(
-            "{path} answered {status} with a body that breaks {definition} of {}:\n{}",
+            "{method} {path} answered {status} with a body that breaks {definition} of {}:\n{}",
             model.file(),
             errors.join("\n")
         );
+    }
+}
+
+/// Fails the test unless `notification` is what `OrderChangeNotification.json` allows
+/// (strict mode).
+pub fn check_notification(notification: &Value) {
+    let model = AmazonModel::order_change_notification();
+    if let Err(errors) = model.validate_strict(ORDER_CHANGE_NOTIFICATION, notification) {
+        panic!("a notification breaks {}:\n{}\n{notification:#}", model.file(), errors.join("\n"));
     }
 }
 
@@ -128,7 +174,7 @@ impl Harness {
     }
 
     /// Reads a response that must be JSON (or empty) and checks it against Amazon's model.
-    async fn reply(&self, response: reqwest::Response) -> Reply {
+    async fn reply(&self, method: &Method, response: reqwest::Response) -> Reply {
         let status = response.status();
         let path = response.url().path().to_string();
         let headers = response.headers().clone();
@@ -139,23 +185,27 @@ impl Harness {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)))
         };
-        check_against_amazon(&self.sandbox, &path, status, &body);
+        check_against_amazon(&self.sandbox, method, &path, status, &body);
         Reply { status, headers, body }
     }
 
     /// Sends and reads whatever comes back. A JSON body is checked against Amazon's model;
     /// one that is no JSON at all (the truncated and garbage faults) is left to the test.
     pub async fn send(&self, request: RequestBuilder) -> Result<Raw, reqwest::Error> {
-        let response = request.send().await?;
+        // Split to learn the method, and sent by the builder's own client (its timeouts).
+        let (client, request) = request.build_split();
+        let request = request?;
+        let method = request.method().clone();
+        let response = client.execute(request).await?;
         let status = response.status();
         let path = response.url().path().to_string();
         let headers = response.headers().clone();
         let body = response.bytes().await?.to_vec();
         let raw = Raw { status, headers, body };
         if raw.body.is_empty() {
-            check_against_amazon(&self.sandbox, &path, status, &Value::Null);
+            check_against_amazon(&self.sandbox, &method, &path, status, &Value::Null);
         } else if let Ok(json) = raw.json() {
-            check_against_amazon(&self.sandbox, &path, status, &json);
+            check_against_amazon(&self.sandbox, &method, &path, status, &json);
         }
         Ok(raw)
     }
@@ -169,7 +219,7 @@ impl Harness {
             .send()
             .await
             .unwrap();
-        self.reply(response).await
+        self.reply(&Method::POST, response).await
     }
 
     pub async fn token_for(&self, seller: &SellerCredentials) -> String {
@@ -203,7 +253,7 @@ impl Harness {
         if let Some(t) = token {
             request = request.header("x-amz-access-token", t);
         }
-        self.reply(request.send().await.unwrap()).await
+        self.reply(&Method::GET, request.send().await.unwrap()).await
     }
 
     pub async fn search(&self, token: &str, query: &[(&str, &str)]) -> Reply {
@@ -227,7 +277,7 @@ impl Harness {
             .send()
             .await
             .unwrap();
-        self.reply(response).await
+        self.reply(&Method::POST, response).await
     }
 
     pub async fn post(&self, path: &str, body: Option<&Value>) -> Reply {
@@ -235,9 +285,76 @@ impl Harness {
         if let Some(b) = body {
             request = request.header("content-type", "application/json").body(b.to_string());
         }
-        self.reply(request.send().await.unwrap()).await
+        self.reply(&Method::POST, request.send().await.unwrap()).await
+    }
+
+    /// A grantless access token of `seller`'s application (`client_credentials` grant).
+    pub async fn grantless_token_for(&self, seller: &SellerCredentials) -> String {
+        let r = self
+            .token_request(&[
+                ("grant_type", "client_credentials"),
+                ("scope", "sellingpartnerapi::notifications"),
+                ("client_id", &seller.client_id),
+                ("client_secret", &seller.client_secret),
+            ])
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn grantless_token(&self) -> String {
+        self.grantless_token_for(&self.seller.clone()).await
+    }
+
+    /// Any SP-API call with an access token and an optional JSON body.
+    pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<&Value>) -> Reply {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.running.base_url))
+            .header("x-amz-access-token", token);
+        if let Some(b) = body {
+            request = request.header("content-type", "application/json").body(b.to_string());
+        }
+        self.reply(&method, request.send().await.unwrap()).await
+    }
+
+    /// `createDestination` for an SQS queue.
+    pub async fn create_destination(&self, grantless: &str, name: &str, arn: &str) -> Reply {
+        let body = json!({ "name": name, "resourceSpecification": { "sqs": { "arn": arn } } });
+        self.call(Method::POST, "/notifications/v1/destinations", grantless, Some(&body)).await
+    }
+
+    /// `createSubscription` to `ORDER_CHANGE`, payload version 1.0.
+    pub async fn subscribe(&self, seller_token: &str, destination_id: &str) -> Reply {
+        let body = json!({ "payloadVersion": "1.0", "destinationId": destination_id });
+        self.call(Method::POST, "/notifications/v1/subscriptions/ORDER_CHANGE", seller_token, Some(&body))
+            .await
+    }
+
+    /// The harness's seller subscribed to `ORDER_CHANGE` into the queue `arn`; the
+    /// subscription id.
+    pub async fn subscribe_seller(&self, arn: &str) -> String {
+        let grantless = self.grantless_token().await;
+        let destination = self.create_destination(&grantless, "order changes", arn).await;
+        assert_eq!(destination.status, StatusCode::OK, "{}", destination.body);
+        let destination_id = destination.body["payload"]["destinationId"].as_str().unwrap().to_string();
+        let subscription = self.subscribe(&self.token().await, &destination_id).await;
+        assert_eq!(subscription.status, StatusCode::OK, "{}", subscription.body);
+        subscription.body["payload"]["subscriptionId"].as_str().unwrap().to_string()
+    }
+
+    /// Every notification sent so far, once nothing is on its way any more, each checked
+    /// against Amazon's schema.
+    pub async fn notifications(&self) -> Vec<Value> {
+        self.sandbox.deliveries_settled().await;
+        let sent = self.sandbox.notifications_sent();
+        sent.iter().for_each(check_notification);
+        sent
     }
 }
+
+/// A queue ARN as moto reports it (its default account).
+pub const QUEUE_ARN: &str = "arn:aws:sqs:eu-central-1:123456789012:orderbridge-order-changes";
 
 /// A valid confirmShipment body shipping `items`.
 pub fn package(reference: &str, items: &[(&str, u32)]) -> Value {

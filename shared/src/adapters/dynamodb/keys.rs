@@ -7,6 +7,9 @@ use std::collections::HashMap;
 
 pub const BY_STATUS_INDEX: &str = "by_status";
 pub const UNREPORTED_PACKAGES_INDEX: &str = "unreported_packages";
+/// Sparse: Shipped or Cancelled orders that still hold buyer data, by when they settled.
+pub const BUYER_DATA_HELD_INDEX: &str = "buyer_data_held";
+pub const BUYER_DATA_HELD_PK: &str = "BUYER_DATA#HELD";
 
 /// Every account lives in one small partition so listing them is a single query.
 pub const ACCOUNTS_PK: &str = "ACCOUNTS";

@@ -3,6 +3,7 @@
 mod errors;
 mod keys;
 mod legacy;
+mod pacing;
 mod records;
 pub mod schema;
 
@@ -317,6 +318,25 @@ impl OrderStore for DynamoStore {
             }
             None => self.put_guarded(put, what).await,
         }
+    }
+
+    async fn orders_holding_buyer_data(
+        &self,
+        settled_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<SalesOrder>, StoreError> {
+        let items = self
+            .query_all(
+                Some(keys::BUYER_DATA_HELD_INDEX),
+                "gsi3pk = :held AND gsi3sk < :before",
+                vec![
+                    (":held", s(keys::BUYER_DATA_HELD_PK)),
+                    (":before", s(records::sortable_time(settled_before))),
+                ],
+                Some(limit),
+            )
+            .await?;
+        items.into_iter().map(OrderRecord::order).collect()
     }
 
     async fn record_rejection(&self, rejection: &RejectedOrder) -> Result<(), StoreError> {

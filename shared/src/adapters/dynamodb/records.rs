@@ -45,6 +45,11 @@ pub struct OrderRecord {
     account_id: String,
     version: u64,
     schema: u32,
+    /// Present only while a settled order still holds buyer data (the buyer_data_held index).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    gsi3pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    gsi3sk: Option<String>,
     order: SalesOrder,
 }
 
@@ -59,7 +64,10 @@ impl OrderRecord {
         let pk = keys::order_pk(&order.key);
         let mut order = order.clone();
         order.version = version;
+        let held_since = order.settled_at().filter(|_| order.holds_buyer_data());
         let record = OrderRecord {
+            gsi3pk: held_since.map(|_| keys::BUYER_DATA_HELD_PK.to_string()),
+            gsi3sk: held_since.map(|at| format!("{}#{pk}", sortable_time(at))),
             gsi1pk: keys::status_pk(order.status()),
             gsi1sk: keys::status_sk(&order.created_at.to_rfc3339(), &pk),
             sk: keys::ORDER_SK.to_string(),

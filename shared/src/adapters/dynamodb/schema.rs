@@ -1,7 +1,7 @@
 //! Creates the table as `template.yaml` defines it, for tests, the local run and the command
 //! line's `init-table`. Keep both in step.
 
-use super::keys::{BY_STATUS_INDEX, UNREPORTED_PACKAGES_INDEX};
+use super::keys::{BUYER_DATA_HELD_INDEX, BY_STATUS_INDEX, UNREPORTED_PACKAGES_INDEX};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -43,8 +43,9 @@ pub async fn create_table_if_missing(client: &Client, table: &str) -> Result<boo
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
         .global_secondary_indexes(index(BY_STATUS_INDEX, "gsi1pk", "gsi1sk"))
-        .global_secondary_indexes(index(UNREPORTED_PACKAGES_INDEX, "gsi2pk", "gsi2sk"));
-    for name in ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
+        .global_secondary_indexes(index(UNREPORTED_PACKAGES_INDEX, "gsi2pk", "gsi2sk"))
+        .global_secondary_indexes(index(BUYER_DATA_HELD_INDEX, "gsi3pk", "gsi3sk"));
+    for name in ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk"] {
         request = request.attribute_definitions(string_attribute(name));
     }
     request.send().await.map_err(|e| format!("creating table {table}: {}", DisplayErrorContext(&e)))?;

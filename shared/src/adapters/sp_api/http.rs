@@ -1,11 +1,13 @@
-//! The HTTP side of the SP-API client: access tokens, retries with backoff and jitter within
-//! the invocation's time, and the mapping of HTTP failures to marketplace errors.
+//! The HTTP side of the SP-API client: access tokens, pacing at the account's usage plans,
+//! retries with backoff and jitter within the invocation's time, and the mapping of HTTP
+//! failures to marketplace errors.
 
 use super::lwa::{AccessToken, LwaCredentials, TokenResponse};
+use super::quotas;
 use crate::adapters::secrets::SecretSource;
 use crate::domain::account::AmazonSettings;
 use crate::domain::AccountId;
-use crate::ports::MarketplaceError;
+use crate::ports::{CallPacer, MarketplaceError};
 use crate::Deadline;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -19,6 +21,7 @@ pub struct SpApiClient {
     http: reqwest::Client,
     secrets: Arc<dyn SecretSource>,
     request_timeout: Duration,
+    pacer: Arc<dyn CallPacer>,
     token: Mutex<Option<AccessToken>>,
     grantless_token: Mutex<Option<AccessToken>>,
 }
@@ -43,6 +46,8 @@ const MAX_ATTEMPTS: u32 = 6;
 const MAX_TOKEN_RENEWALS: u32 = 3;
 const BASE_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Time a request needs after waiting, for the deadline checks before a wait.
+const MIN_REQUEST_TIME: Duration = Duration::from_secs(1);
 
 impl SpApiClient {
     pub fn new(
@@ -51,6 +56,7 @@ impl SpApiClient {
         http: reqwest::Client,
         secrets: Arc<dyn SecretSource>,
         request_timeout: Duration,
+        pacer: Arc<dyn CallPacer>,
     ) -> Self {
         Self {
             account,
@@ -58,6 +64,7 @@ impl SpApiClient {
             http,
             secrets,
             request_timeout,
+            pacer,
             token: Mutex::new(None),
             grantless_token: Mutex::new(None),
         }
@@ -163,10 +170,44 @@ impl SpApiClient {
         Ok(url)
     }
 
-    /// Sends a request, retrying throttling (honouring `Retry-After` and
-    /// `x-amzn-RateLimit-Limit`), server errors, timeouts and an expired token, as long as the
-    /// deadline allows the wait. Other client errors come back as `Refused`; 404 as a response
-    /// with status NOT_FOUND for the caller to interpret.
+    /// Waits for this account's next slot of `operation` under its usage plan (see
+    /// [`quotas`]), shared through the pacer with every other invocation. When the slot comes
+    /// later than the deadline allows, the call is not made: `Throttled` with the wait, for the
+    /// caller to try again then. The slot stays taken either way.
+    async fn pace(&self, operation: &'static str, deadline: Deadline) -> Result<(), MarketplaceError> {
+        let Some(quota) = quotas::pacing_plan(&self.settings, operation) else {
+            debug_assert!(false, "no usage plan for SP-API operation {operation}");
+            tracing::warn!(account = %self.account, operation, "no usage plan known; call not paced");
+            return Ok(());
+        };
+        let wait = self.pacer.reserve(&self.account, operation, quota).await.map_err(|e| {
+            MarketplaceError::Unavailable {
+                account: self.account.clone(),
+                operation,
+                message: format!("call pacing: {e}"),
+            }
+        })?;
+        if wait.is_zero() {
+            return Ok(());
+        }
+        if !deadline.allows_wait(wait + MIN_REQUEST_TIME) {
+            tracing::info!(account = %self.account, operation, wait_ms = wait.as_millis() as u64, "the usage plan allows the call only after the deadline; not sent");
+            return Err(MarketplaceError::Throttled {
+                account: self.account.clone(),
+                operation,
+                retry_after: wait,
+            });
+        }
+        tracing::debug!(account = %self.account, operation, wait_ms = wait.as_millis() as u64, "pacing the call");
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// Sends a request at the account's usage plan (see [`Self::pace`]), retrying throttling
+    /// (honouring `Retry-After` and `x-amzn-RateLimit-Limit`), server errors, timeouts and an
+    /// expired token, as long as the deadline allows the wait; every attempt is paced. Other
+    /// client errors come back as `Refused`; 404 as a response with status NOT_FOUND for the
+    /// caller to interpret.
     pub(super) async fn call(
         &self,
         operation: &'static str,
@@ -195,6 +236,7 @@ impl SpApiClient {
         let mut token_rejections = 0;
         loop {
             attempt += 1;
+            self.pace(operation, deadline).await?;
             let result =
                 self.send_once(kind, operation, method.clone(), url.clone(), query, body, deadline).await;
             let wait = match &result {
@@ -219,7 +261,7 @@ impl SpApiClient {
                 }
                 _ => return result,
             };
-            if attempt >= MAX_ATTEMPTS || !deadline.allows_wait(wait + Duration::from_secs(1)) {
+            if attempt >= MAX_ATTEMPTS || !deadline.allows_wait(wait + MIN_REQUEST_TIME) {
                 return result;
             }
             tracing::warn!(account = %self.account, operation, attempt, wait_ms = wait.as_millis() as u64, "marketplace call failed; retrying");

@@ -7,12 +7,14 @@ mod notifications;
 mod order_change;
 mod orders;
 mod position;
+mod quotas;
 mod shipment;
 
+use crate::adapters::pacing::InMemoryPacer;
 use crate::adapters::secrets::SecretSource;
 use crate::domain::account::AmazonSettings;
 use crate::domain::{AccountId, AccountSettings, MarketplaceAccount};
-use crate::ports::{MarketplaceClient, MarketplaceConnector, MarketplaceError};
+use crate::ports::{CallPacer, MarketplaceClient, MarketplaceConnector, MarketplaceError};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,11 +25,13 @@ pub use order_change::order_change_notice;
 pub use orders::parse_order;
 
 /// Builds one SP-API client per account and keeps it (with its access token) for the life of the
-/// process, so warm Lambda invocations reuse tokens until they expire.
+/// process, so warm Lambda invocations reuse tokens until they expire. Every call is paced at
+/// the account's usage plans through the connector's [`CallPacer`].
 pub struct SpApiConnector {
     http: reqwest::Client,
     secrets: Arc<dyn SecretSource>,
     timeout: Duration,
+    pacer: Arc<dyn CallPacer>,
     clients: Mutex<HashMap<AccountId, (AmazonSettings, Arc<SpApiClient>)>>,
 }
 
@@ -35,10 +39,13 @@ impl SpApiConnector {
     /// Per-request timeout; a slow marketplace is retried within the invocation's time.
     pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
+    /// Paced in this process's memory; see [`Self::with_pacer`] for pacing shared between
+    /// processes.
     pub fn new(secrets: Arc<dyn SecretSource>) -> Self {
         Self::with_request_timeout(secrets, Self::REQUEST_TIMEOUT)
     }
 
+    /// Like [`Self::new`], with another per-request timeout.
     pub fn with_request_timeout(secrets: Arc<dyn SecretSource>, timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -46,7 +53,21 @@ impl SpApiConnector {
             .user_agent(concat!("Orderbridge/", env!("CARGO_PKG_VERSION"), " (Language=Rust)"))
             .build()
             .expect("TLS backend initialises");
-        Self { http, secrets, timeout, clients: Mutex::new(HashMap::new()) }
+        Self {
+            http,
+            secrets,
+            timeout,
+            pacer: Arc::new(InMemoryPacer::new()),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Paces every call through `pacer` (the table's, in Lambda, which every concurrent
+    /// invocation shares) instead of this process's memory.
+    pub fn with_pacer(mut self, pacer: Arc<dyn CallPacer>) -> Self {
+        self.pacer = pacer;
+        self.clients.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+        self
     }
 }
 
@@ -72,6 +93,7 @@ impl MarketplaceConnector for SpApiConnector {
             self.http.clone(),
             self.secrets.clone(),
             self.timeout,
+            self.pacer.clone(),
         ));
         clients.insert(account.id.clone(), (settings.clone(), client.clone()));
         Ok(client)
@@ -156,6 +178,7 @@ mod client_impl {
                     rejected: vec![],
                     next_position: current.encode(),
                     more: false,
+                    imported_until: Some(current.imported_until),
                 });
             };
             let mut query = vec![
@@ -196,8 +219,14 @@ mod client_impl {
                 }
             }
             let more = next_token.is_some();
-            let next_position = current.after_page(&window, next_token).encode();
-            Ok(ChangeBatch { orders: batch_orders, rejected, next_position, more })
+            let next = current.after_page(&window, next_token);
+            Ok(ChangeBatch {
+                orders: batch_orders,
+                rejected,
+                next_position: next.encode(),
+                more,
+                imported_until: Some(next.imported_until),
+            })
         }
 
         async fn get_order(
