@@ -137,6 +137,18 @@ pub mod outputs {
     pub const FAILURES_QUEUE: &str = "ScheduledRunFailuresQueueUrl";
     pub const SECRET_PREFIX: &str = "MarketplaceSecretPrefix";
 
+    /// The outputs the command line reads; a stack without one of them is broken for it.
+    pub const NEEDED: &[&str] = &[
+        ORDERS_TABLE,
+        STATUS_QUEUE,
+        STATUS_DLQ,
+        ORDER_CHANGE_QUEUE_ARN,
+        ORDER_CHANGE_QUEUE,
+        ORDER_CHANGE_DLQ,
+        FAILURES_QUEUE,
+        SECRET_PREFIX,
+    ];
+
     /// Every output an Orderbridge stack has; `doctor` reports missing ones.
     pub const ALL: &[&str] = &[
         ORDERS_TABLE,

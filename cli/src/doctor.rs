@@ -62,12 +62,13 @@ pub async fn run(deployed: &Deployed) -> Result<Report> {
         Some(stack) => {
             let missing: Vec<&str> =
                 outputs::ALL.iter().copied().filter(|k| stack.get(k).is_none()).collect();
+            let needed_missing = missing.iter().any(|k| outputs::NEEDED.contains(k));
             let reason =
                 stack.status_reason.as_deref().map(|r| format!(" ({})", one_line(r))).unwrap_or_default();
             let (verdict, detail) = match (stack.health(), missing.is_empty()) {
                 (StackHealth::Broken, _) => (Verdict::Fail, format!("{}{reason}", stack.status)),
                 (_, false) => (
-                    Verdict::Fail,
+                    if needed_missing { Verdict::Fail } else { Verdict::Warn },
                     format!(
                         "{}, outputs missing: {} (deploy this version of template.yaml)",
                         stack.status,

@@ -88,7 +88,8 @@ enum Command {
         #[arg(long)]
         store: Option<PathBuf>,
     },
-    /// Create the orders table (local store, or --table on another endpoint) if it does not exist.
+    /// Create the orders table if it does not exist (the local store, or --table on an emulator;
+    /// a deployed stack creates its own).
     InitTable,
     /// Check a deployed stack: the stack, table, queues, each account's secret and credentials.
     /// One line per check (ok, warn, FAIL); exits non-zero if any check fails.
@@ -125,7 +126,7 @@ enum AccountsCommand {
         #[command(subcommand)]
         marketplace: AddMarketplace,
     },
-    /// Every account: id, marketplace, enabled or disabled.
+    /// Every account: id, marketplace, enabled or disabled, seller id.
     List,
     /// Stop importing an account. Unsubscribes its order-change notifications first.
     Disable {
@@ -249,7 +250,7 @@ struct DeadLettersArgs {
 
 #[derive(Subcommand)]
 enum DeadLettersCommand {
-    /// Show dead letters (listing hides them from other readers for a minute).
+    /// Show dead letters: id, receive count, what they are about. They stay in the queue.
     List {
         #[arg(long, default_value_t = 100)]
         max: usize,
@@ -263,8 +264,8 @@ enum DeadLettersCommand {
 
 #[derive(Subcommand)]
 enum FailuresCommand {
-    /// Show the records: time, function, condition, error type, error message (never the
-    /// run's payload). Listing hides them from other readers for 30 seconds.
+    /// Show the records, oldest first: time, function, condition, error type, error message
+    /// (never the run's payload). They stay in the queue unless --delete is given.
     List {
         #[arg(long, default_value_t = 100)]
         max: usize,
