@@ -137,14 +137,25 @@ async fn deliver_status(p: &Pipeline, rng: &mut Rng, chaos: bool) -> usize {
     received.len()
 }
 
+/// What a failed invocation would leave in the on-failure queue: its error type and message.
+static FAILURE_RECORDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn keep_failure<T>(result: &Result<T, orderbridge::handlers::HandlerError>) {
+    if let Err(error) = result {
+        FAILURE_RECORDS.lock().unwrap().push(format!("{}: {error}", error.error_type()));
+    }
+}
+
 async fn import(p: &Pipeline, rng: &mut Rng) {
     match rng.below(4) {
         0 => {
-            let _ = p.import().await;
+            keep_failure(&p.import().await);
         }
         1 => {
             // EventBridge double-fires, or console and schedule at once.
-            let _ = tokio::join!(p.import(), p.import());
+            let (first, second) = tokio::join!(p.import(), p.import());
+            keep_failure(&first);
+            keep_failure(&second);
         }
         2 => {
             let ports = p.ports.clone();
@@ -156,7 +167,7 @@ async fn import(p: &Pipeline, rng: &mut Rng) {
         _ => {
             // Close to the function's timeout.
             let deadline = Deadline::after(Deadline::SAFETY_MARGIN + Duration::from_millis(rng.below(1500)));
-            let _ = orderbridge::handlers::import::handle(&p.ports, scheduled_event(), deadline).await;
+            keep_failure(&orderbridge::handlers::import::handle(&p.ports, scheduled_event(), deadline).await);
         }
     }
 }
@@ -200,7 +211,7 @@ async fn ship(p: &Pipeline, rng: &mut Rng, round: u32) {
     });
     let record = async {
         for event in records {
-            let _ = p.shipment(event).await;
+            keep_failure(&p.shipment(event).await);
         }
     };
     tokio::join!(report, record);
@@ -333,10 +344,15 @@ async fn nothing_is_lost_or_doubled_under_chaos() {
     let metrics_text = String::from_utf8_lossy(&metrics_out.0.lock().unwrap()).into_owned();
     assert!(metrics_text.contains("OrdersImported"), "the metrics capture works");
     let dead_letters = dead_letter_bodies.join("\n");
+    let failure_records = FAILURE_RECORDS.lock().unwrap().join("\n");
     for value in p.sandbox.buyer_field_values() {
         assert!(!captured.contains(&value), "{banner}\nbuyer data {value:?} appeared in the logs");
         assert!(!metrics_text.contains(&value), "{banner}\nbuyer data {value:?} appeared in the metrics");
         assert!(!dead_letters.contains(&value), "{banner}\nbuyer data {value:?} appeared in a dead letter");
+        assert!(
+            !failure_records.contains(&value),
+            "{banner}\nbuyer data {value:?} appeared in a function error (the on-failure queue's record)"
+        );
     }
     for secret in [&p.seller.client_secret, &p.seller.refresh_token] {
         assert!(!captured.contains(secret.as_str()), "a credential appeared in the logs");

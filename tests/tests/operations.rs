@@ -270,3 +270,29 @@ async fn an_account_whose_credentials_fail_costs_the_healthy_account_no_extra_ca
         1
     );
 }
+
+#[tokio::test]
+async fn an_import_whose_quota_is_used_up_stops_quietly_and_the_next_run_goes_on() {
+    let p = Pipeline::on_moto().await;
+    let id = p.place(NewOrder::released(vec![item("A", 1, 990)]));
+    p.sandbox.set_faults(orderbridge_sandbox::FaultConfig {
+        search_orders: orderbridge_sandbox::EndpointFaults {
+            throttle_percent: 100,
+            ..orderbridge_sandbox::EndpointFaults::none()
+        },
+        ..orderbridge_sandbox::FaultConfig::none()
+    });
+    let report = orderbridge::handlers::import::handle(
+        &p.ports,
+        json!({}),
+        Deadline::after(std::time::Duration::from_secs(8)),
+    )
+    .await
+    .expect("a used-up quota is not a failure");
+    let account = &report.accounts[0];
+    assert!(account.throttled && !account.caught_up && account.error.is_none(), "{account:?}");
+
+    p.sandbox.set_faults(orderbridge_sandbox::FaultConfig::none());
+    p.import_until_caught_up(3).await;
+    assert_eq!(p.order(&id).await.status(), OrderStatus::Deliverable);
+}

@@ -30,8 +30,10 @@ pub struct AccountImport {
     /// Orders rejected by an earlier run and stored successfully now.
     pub rejections_resolved: u32,
     pub status_checks_queued: u32,
-    /// False when the run stopped early (time, error, another run); the next run continues.
+    /// False when the run stopped early (time, quota, error, another run); the next run continues.
     pub caught_up: bool,
+    /// The run stopped because the account's marketplace quota was used up.
+    pub throttled: bool,
     pub error: Option<String>,
 }
 
@@ -70,9 +72,6 @@ pub async fn run(
             summary.error = Some("not started: invocation time ran out".into());
         } else if let Err(error) = import_account(ports, &account, deadline, &mut summary).await {
             tracing::error!(account = %account.id, %error, "import of account failed");
-            if let AccountImportError::Marketplace(MarketplaceError::Throttled { .. }) = error {
-                ports.metrics.record(account.marketplace(), &account.id, Metric::MarketplaceThrottles, 1.0);
-            }
             summary.error = Some(error.to_string());
         }
         let created = summary.created_pending + summary.created_deliverable + summary.created_cancelled;
@@ -121,7 +120,18 @@ async fn import_account(
             tracing::warn!(account = %account.id, "stopping import early: invocation time is running out");
             return Ok(());
         }
-        let batch = client.fetch_changes(position.as_ref(), deadline).await?;
+        let batch = match client.fetch_changes(position.as_ref(), deadline).await {
+            Ok(batch) => batch,
+            // The account's quota is used up for now (paced or answered 429): not a failure.
+            // Everything up to the position is stored; the next run goes on from there.
+            Err(MarketplaceError::Throttled { retry_after, .. }) => {
+                tracing::warn!(account = %account.id, retry_after_secs = retry_after.as_secs(), "marketplace quota used up; the next run continues");
+                ports.metrics.record(account.marketplace(), &account.id, Metric::MarketplaceThrottles, 1.0);
+                summary.throttled = true;
+                return Ok(());
+            }
+            Err(error) => return Err(error.into()),
+        };
         for rejected in &batch.rejected {
             tracing::warn!(
                 account = %account.id,

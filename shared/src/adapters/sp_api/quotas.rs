@@ -24,9 +24,10 @@ const DOCUMENTED: &[(&str, Quota)] = &[
     ("confirmShipment", plan(2.0, 10)),
     // Notifications API v1: rate 1, burst 5 for every operation, from the "Usage Plan" tables
     // of Amazon's model (developer-docs.amazon.com/sp-api/docs/notifications-api-v1-model,
-    // vendored as infra/sandbox/specs/amazon-sp-api/notifications.json). The destination operations are grantless: Amazon counts
-    // them per application rather than per seller, so pacing them per account is optimistic
-    // when one application serves several accounts — they run only when an account is set up.
+    // vendored as infra/sandbox/specs/amazon-sp-api/notifications.json). The destination
+    // operations are grantless: Amazon counts them per application rather than per seller, so
+    // pacing them per account is optimistic when one application serves several accounts; they
+    // run only when an account is set up.
     ("getSubscription", plan(1.0, 5)),
     ("createSubscription", plan(1.0, 5)),
     ("deleteSubscriptionById", plan(1.0, 5)),
