@@ -45,6 +45,45 @@ pub async fn moto_table() -> DynamoStore {
     DynamoStore::new(client, table)
 }
 
+/// A new queue on moto: its URL and its ARN.
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> (String, String) {
+    let url =
+        sqs.create_queue().queue_name(unique(prefix)).send().await.expect("create queue").queue_url.unwrap();
+    (url.clone(), queue_arn(sqs, &url).await)
+}
+
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .expect("attributes")[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone()
+}
+
+/// What a function wrote (log or metrics lines), captured in memory.
+#[derive(Clone, Default)]
+pub struct CapturedOutput(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedOutput {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
 /// The real EventBridge payload of the import schedule, as in `events/`.
 pub fn scheduled_event() -> Value {
     serde_json::from_str(include_str!("../../events/import-scheduled.json")).unwrap()
@@ -109,28 +148,11 @@ impl Pipeline {
         let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto_url()).await);
         let dead_letter_queue_url = match options.max_receive_count {
             None => None,
-            Some(_) => Some(
-                sqs.create_queue()
-                    .queue_name(unique("status-dlq"))
-                    .send()
-                    .await
-                    .expect("create dlq")
-                    .queue_url
-                    .unwrap(),
-            ),
+            Some(_) => Some(create_queue(&sqs, "status-dlq").await.0),
         };
         let mut create = sqs.create_queue().queue_name(unique("status"));
         if let (Some(dlq), Some(max)) = (&dead_letter_queue_url, options.max_receive_count) {
-            let arn = sqs
-                .get_queue_attributes()
-                .queue_url(dlq)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .send()
-                .await
-                .expect("dlq arn")
-                .attributes
-                .expect("attributes")[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-                .clone();
+            let arn = queue_arn(&sqs, dlq).await;
             create = create.attributes(
                 aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
                 json!({"deadLetterTargetArn": arn, "maxReceiveCount": max.to_string()}).to_string(),

@@ -14,10 +14,11 @@ use orderbridge::ports::{MetricsSink, OrderStore};
 use orderbridge::Deadline;
 use orderbridge_sandbox::{FaultConfig, NewItem, NewOrder};
 use orderbridge_tests::fault_proxy::{FaultProxy, ProxyFaults};
-use orderbridge_tests::{lambda_message, moto_url, scheduled_event, sqs_event, Pipeline, PipelineOptions};
+use orderbridge_tests::{
+    lambda_message, moto_url, scheduled_event, sqs_event, CapturedOutput, Pipeline, PipelineOptions,
+};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,19 +43,6 @@ impl Rng {
     }
     fn percent(&mut self, p: u64) -> bool {
         self.below(100) < p
-    }
-}
-
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CapturedLogs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -220,7 +208,7 @@ async fn ship(p: &Pipeline, rng: &mut Rng, round: u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_lost_or_doubled_under_chaos() {
     // The functions' own JSON log lines, at debug level, to check them for buyer data.
-    let logs = CapturedLogs::default();
+    let logs = CapturedOutput::default();
     {
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
@@ -257,7 +245,7 @@ async fn nothing_is_lost_or_doubled_under_chaos() {
     options.sandbox.faults = FaultConfig::uniform(seed, MARKETPLACE_FAULT_PERCENT_EACH);
     let mut p = Pipeline::on_moto_with(options).await;
     // Metrics as the functions write them, to check them for buyer data at the end.
-    let metrics_out = CapturedLogs::default();
+    let metrics_out = CapturedOutput::default();
     let metrics =
         Arc::new(orderbridge::adapters::emf::EmfMetrics::to_writer("chaos", Box::new(metrics_out.clone())));
     p.ports.metrics = metrics.clone();
@@ -338,10 +326,10 @@ async fn nothing_is_lost_or_doubled_under_chaos() {
 
     check_invariants(&p, &created).await;
 
-    let captured = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let captured = logs.text();
     assert!(captured.contains("account imported"), "the log capture works");
     metrics.flush();
-    let metrics_text = String::from_utf8_lossy(&metrics_out.0.lock().unwrap()).into_owned();
+    let metrics_text = metrics_out.text();
     assert!(metrics_text.contains("OrdersImported"), "the metrics capture works");
     let dead_letters = dead_letter_bodies.join("\n");
     let failure_records = FAILURE_RECORDS.lock().unwrap().join("\n");

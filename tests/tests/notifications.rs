@@ -7,7 +7,7 @@ use orderbridge::domain::OrderStatus;
 use orderbridge::ports::Subscription;
 use orderbridge::Deadline;
 use orderbridge_sandbox::{FaultConfig, NewOrder};
-use orderbridge_tests::{item, lambda_message, moto_url, sqs_event, unique, Pipeline, PipelineOptions};
+use orderbridge_tests::{create_queue, item, lambda_message, moto_url, sqs_event, Pipeline, PipelineOptions};
 use std::time::Duration;
 
 struct Notifications {
@@ -16,19 +16,7 @@ struct Notifications {
 }
 
 async fn order_change_queue(p: &Pipeline) -> Notifications {
-    let queue_url =
-        p.sqs.create_queue().queue_name(unique("order-change")).send().await.unwrap().queue_url.unwrap();
-    let arn = p
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
+    let (queue_url, arn) = create_queue(&p.sqs, "order-change").await;
     Notifications { queue_url, arn }
 }
 

@@ -9,32 +9,16 @@ use orderbridge::ports::{Clock, MetricsSink, StatusCheck};
 use orderbridge::usecases::status::MAX_EARLY_RECHECKS;
 use orderbridge::Deadline;
 use orderbridge_sandbox::NewOrder;
-use orderbridge_tests::{item, moto_url, sdk_config, unique, Pipeline};
+use orderbridge_tests::{item, moto_url, sdk_config, unique, CapturedOutput, Pipeline};
 use serde_json::{json, Value};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn lines(&self) -> Vec<Value> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect()
-    }
+fn json_lines(captured: &CapturedOutput) -> Vec<Value> {
+    captured
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
 }
 
 struct At(chrono::DateTime<chrono::Utc>);
@@ -75,7 +59,7 @@ fn assert_valid_emf(line: &Value) {
 #[tokio::test]
 async fn metrics_are_valid_emf_per_account_and_carry_no_buyer_data() {
     let mut p = Pipeline::on_moto().await;
-    let captured = Captured::default();
+    let captured = CapturedOutput::default();
     let metrics = Arc::new(EmfMetrics::to_writer("orderbridge-test", Box::new(captured.clone())));
     p.ports.metrics = metrics.clone();
 
@@ -94,7 +78,7 @@ async fn metrics_are_valid_emf_per_account_and_carry_no_buyer_data() {
     housekeeping::handle(&p.ports, json!({}), Deadline::unlimited()).await.unwrap();
     metrics.flush();
 
-    let lines = captured.lines();
+    let lines = json_lines(&captured);
     assert!(!lines.is_empty());
     let mut totals = std::collections::BTreeMap::<String, f64>::new();
     for line in &lines {
@@ -114,7 +98,7 @@ async fn metrics_are_valid_emf_per_account_and_carry_no_buyer_data() {
     assert!(totals.contains_key("ImportLagSeconds"));
     assert!(totals.contains_key("PendingOrders") && totals.contains_key("OldestPendingAgeSeconds"));
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     for value in p.sandbox.buyer_field_values() {
         assert!(!text.contains(&value), "buyer data {value:?} in a metrics line");
     }

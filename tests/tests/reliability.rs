@@ -160,19 +160,7 @@ async fn a_batch_whose_every_check_fails_fails_the_invocation() {
 #[tokio::test]
 async fn a_poison_status_message_reaches_the_dead_letter_queue_and_redrive_is_safe_to_repeat() {
     let p = Pipeline::on_moto().await;
-    let dlq_url =
-        p.sqs.create_queue().queue_name(unique("status-dlq")).send().await.unwrap().queue_url.unwrap();
-    let dlq_arn = p
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
+    let (dlq_url, dlq_arn) = orderbridge_tests::create_queue(&p.sqs, "status-dlq").await;
     let queue_url = p
         .sqs
         .create_queue()

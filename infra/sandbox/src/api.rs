@@ -158,6 +158,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .route("/orders/v0/orders/{order_id}/shipmentConfirmation", post(confirm_shipment))
         .merge(notifications::routes())
         .merge(control::routes())
+        .merge(crate::scx::routes())
         .fallback(unknown_route)
         .with_state(sandbox)
 }
@@ -354,7 +355,11 @@ pub(crate) fn set_header(response: &mut Response, name: &'static str, value: &st
     }
 }
 
-async fn unknown_route(State(sb): State<Sandbox>) -> Response {
+/// SP-API's error for unknown paths; under `/v1/` and `/v2/` (SCX's paths) SCX's.
+async fn unknown_route(State(sb): State<Sandbox>, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/v1/") || uri.path().starts_with("/v2/") {
+        return crate::scx::api::unknown_route();
+    }
     let request_id = fake::request_id(&mut sb.state().id_rng);
     let e = ApiError::not_found("The requested resource does not exist.");
     let mut response = (e.status, Json(e.body())).into_response();

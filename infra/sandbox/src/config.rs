@@ -1,5 +1,6 @@
 //! Knobs of the simulated marketplace.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Months, Utc};
@@ -33,6 +34,9 @@ pub struct SandboxConfig {
     /// `<sqs_endpoint>/<account-id>/<queue-name>` (moto's URL scheme). `None` (the default):
     /// notifications are recorded ([`crate::Sandbox::notifications_sent`]) but not delivered.
     pub sqs_endpoint: Option<String>,
+    /// The JTL SCX seller API ([`crate::scx`]): token lifetime, event visibility timeout,
+    /// rate limits and the time sellers have to accept an order.
+    pub scx: ScxConfig,
 }
 
 impl Default for SandboxConfig {
@@ -47,7 +51,68 @@ impl Default for SandboxConfig {
             generator: None,
             faults: FaultConfig::none(),
             sqs_endpoint: None,
+            scx: ScxConfig::default(),
         }
+    }
+}
+
+/// Knobs of the SCX seller API. The defaults are JTL's documented values where JTL documents
+/// one (token lifetime, visibility timeout), otherwise the sandbox's assumption.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScxConfig {
+    /// Lifetime of the session tokens `POST /v1/auth` issues (`expiresIn`). JTL: 3600 s.
+    pub token_lifetime: Duration,
+    /// How long an event `GET /v2/seller/event` delivered stays invisible unless it is
+    /// acknowledged; then it is delivered again. JTL: 5 minutes.
+    pub visibility_timeout: Duration,
+    /// Every route pattern's limit, per seller account (for `POST /v1/auth`: per refresh
+    /// token). JTL publishes no limits for seller routes; its table's "Default" row is 10
+    /// requests per 60 s, which is what the sandbox assumes.
+    pub rate_limit: ScxRateLimit,
+    /// Limits of single route patterns instead of `rate_limit`, keyed by the pattern as
+    /// [`crate::scx::ROUTE_PATTERNS`] spells it (e.g. `/v[version]/seller/event`).
+    pub route_rate_limits: BTreeMap<String, ScxRateLimit>,
+    /// How long after the purchase an `UNACKED` order can be accepted (`orderAcceptUntil`);
+    /// JTL documents no value: the sandbox assumes 2 days.
+    pub accept_window: Duration,
+}
+
+impl Default for ScxConfig {
+    fn default() -> Self {
+        Self {
+            token_lifetime: Duration::from_secs(3600),
+            visibility_timeout: Duration::from_secs(5 * 60),
+            rate_limit: ScxRateLimit::default(),
+            route_rate_limits: BTreeMap::new(),
+            accept_window: Duration::from_secs(2 * 24 * 3600),
+        }
+    }
+}
+
+impl ScxConfig {
+    pub(crate) fn limit_for(&self, pattern: &str) -> ScxRateLimit {
+        self.route_rate_limits.get(pattern).copied().unwrap_or(self.rate_limit)
+    }
+}
+
+/// A fixed window: `requests` per `interval`, as SCX's `X-RateLimit-Limit` and
+/// `X-RateLimit-Interval-Length-Seconds` report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScxRateLimit {
+    pub requests: u32,
+    pub interval: Duration,
+}
+
+impl ScxRateLimit {
+    pub fn new(requests: u32, interval: Duration) -> Self {
+        Self { requests, interval }
+    }
+}
+
+impl Default for ScxRateLimit {
+    /// 10 requests per 60 s (JTL's "Default" row).
+    fn default() -> Self {
+        Self::new(10, Duration::from_secs(60))
     }
 }
 

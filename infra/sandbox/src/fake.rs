@@ -138,7 +138,42 @@ pub(crate) fn buyer(rng: &mut Rng, marketplace_id: &str) -> Buyer {
     }
 }
 
+/// An SCX buyer: address split the way JTL's `Address` is (street, house number, addition),
+/// an e-mail address relayed by the marketplace, and a phone number only sometimes.
+pub(crate) fn scx_buyer(rng: &mut Rng) -> crate::scx::model::ScxBuyer {
+    let first_name = rng.pick(FIRST_NAMES).to_string();
+    let last = rng.pick(LAST_NAMES);
+    let last_name = format!("{last}-{}", rng.range(1000, 9999));
+    let company = rng.percent(20).then(|| format!("{last} & Partner GmbH {}", rng.range(100, 999)));
+    let street = rng.pick(STREETS).to_string();
+    let house_number = format!("{}{}", rng.range(1, 199), if rng.percent(30) { "a" } else { "" });
+    let addition =
+        rng.percent(30).then(|| format!("Hinterhaus {}. OG, Whg. {}", rng.range(1, 5), rng.range(100, 999)));
+    let (city, postcode, _, area) = *rng.pick(CITIES);
+    let phone = rng.percent(50).then(|| format!("+49 {area} {}", rng.digits(7)));
+    let email = format!("{}@relay.marketplace.example", rng.string(LOWER_ALNUM, 14));
+    crate::scx::model::ScxBuyer {
+        first_name,
+        last_name,
+        company,
+        street,
+        house_number,
+        addition,
+        postcode: postcode.to_string(),
+        city: city.to_string(),
+        country: "DE".to_string(),
+        phone,
+        email,
+    }
+}
+
 const TOKEN_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// JWT-looking SCX session token (`eyJ…`, three dot-separated base64url parts).
+pub(crate) fn scx_auth_token(rng: &mut Rng) -> String {
+    const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    format!("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJ{}.{}", rng.string(B64URL, 96), rng.string(B64URL, 86))
+}
 
 /// LWA-looking access token.
 pub(crate) fn access_token(rng: &mut Rng) -> String {

@@ -1,6 +1,7 @@
 //! Fault injection: throttling, server errors, dropped connections, slow and broken
-//! responses, expiring tokens, malformed orders, pages that repeat an order, and
-//! notifications delivered twice or late.
+//! responses, expiring tokens, malformed orders, pages that repeat an order,
+//! notifications delivered twice or late, and (SCX) events delivered twice or out of order
+//! and acknowledgements that get lost.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,15 +22,17 @@ use crate::server::ConnectionReset;
 /// 10 % each, throttling hits 10 % of calls, server errors 9 %, resets 8.1 %, ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EndpointFaults {
-    /// `429` with `Retry-After: 1`, `x-amzn-RateLimit-Limit` and a `QuotaExceeded` error;
-    /// the call is not processed.
+    /// `429` with `Retry-After: 1`, `x-amzn-RateLimit-Limit` and a `QuotaExceeded` error (SCX:
+    /// the `X-RateLimit-*` headers with nothing remaining and a `GEN429` error); the call is
+    /// not processed.
     pub throttle_percent: u8,
-    /// `500` or `503` (a seeded coin flip) with an `InternalFailure` error; the call is not
-    /// processed.
+    /// `500` or `503` (a seeded coin flip) with an `InternalFailure` error (SCX: `GEN500`);
+    /// the call is not processed.
     pub server_error_percent: u8,
-    /// The TCP connection is reset without any response. On `confirmShipment` half of the
-    /// resets (a seeded coin flip) happen *after* the confirmation was recorded; all other
-    /// resets happen before the call is processed.
+    /// The TCP connection is reset without any response. On `confirmShipment` and on the SCX
+    /// event feed and order calls half of the resets (a seeded coin flip) happen *after* the
+    /// call was processed (the confirmation or shipping notice recorded, the events delivered
+    /// or acknowledged); all other resets happen before the call is processed.
     pub reset_percent: u8,
     /// The call is processed and its response sent `slow_delay` late.
     pub slow_percent: u8,
@@ -92,6 +95,13 @@ pub struct FaultConfig {
     pub token: EndpointFaults,
     /// Every Notifications API operation (destinations and subscriptions), one stream for all.
     pub notifications: EndpointFaults,
+    /// SCX `POST /v1/auth`.
+    pub scx_auth: EndpointFaults,
+    /// The SCX seller event feed: `GET` and `DELETE /v2/seller/event` (one stream).
+    pub scx_events: EndpointFaults,
+    /// Every SCX seller -> channel order call (shipping, accept, payment, cancellation
+    /// answers; one stream).
+    pub scx_orders: EndpointFaults,
     /// Percent of orders the generator / `create_order` makes malformed; 0 = none.
     /// Decided when the order is placed (a pending one never gets an unknown currency: it
     /// shows no amounts that could carry one); such an order keeps being served broken (also
@@ -101,9 +111,10 @@ pub struct FaultConfig {
     /// Percent of `searchOrders` follow-up pages (requests with a `paginationToken`) that
     /// start with the last order of the previous page again.
     pub duplicate_across_pages_percent: u8,
-    /// Percent of SP-API calls (not token requests) whose still valid access token is
-    /// treated as expired: `403 Unauthorized`, and the token stays expired from then on,
-    /// as when a token runs out mid-run. The client has to fetch a new one.
+    /// Percent of SP-API and SCX seller API calls (not token requests) whose still valid
+    /// access token is treated as expired: `403 Unauthorized` (SCX: `401`), and the token
+    /// stays expired from then on, as when a token runs out mid-run. The client has to fetch a
+    /// new one.
     pub expire_token_percent: u8,
     /// Percent of `ORDER_CHANGE` notifications delivered twice, the copy identical down to its
     /// `NotificationId` (Amazon delivers at least once).
@@ -114,6 +125,19 @@ pub struct FaultConfig {
     /// with it.
     pub delayed_notification_percent: u8,
     pub notification_delay: Duration,
+    /// Percent of SCX events put into the seller's queue twice: the copy has the same `type`,
+    /// `createdAt` and payload, but an `id` of its own ("you may see events with an identical
+    /// payload multiple times"), and has to be acknowledged on its own.
+    pub duplicate_event_percent: u8,
+    /// Percent of SCX events coming back after their visibility timeout that go to the back
+    /// of the queue, behind events created after them, so that an older event is delivered
+    /// after a newer one.
+    pub reordered_redelivery_percent: u8,
+    /// Percent of `DELETE /v2/seller/event` calls answered `204` that acknowledge nothing:
+    /// the events come back once their visibility timeout ends. (The other ways to lose an
+    /// acknowledgement come from `scx_events`: a reset or server error before processing,
+    /// which the client sees, and a reset *after* the acknowledgement, which it does not.)
+    pub lost_ack_percent: u8,
 }
 
 impl FaultConfig {
@@ -126,19 +150,27 @@ impl FaultConfig {
             confirm_shipment: EndpointFaults::none(),
             token: EndpointFaults::none(),
             notifications: EndpointFaults::none(),
+            scx_auth: EndpointFaults::none(),
+            scx_events: EndpointFaults::none(),
+            scx_orders: EndpointFaults::none(),
             malformed_order_percent: 0,
             duplicate_across_pages_percent: 0,
             expire_token_percent: 0,
             duplicate_notification_percent: 0,
             delayed_notification_percent: 0,
             notification_delay: Duration::from_secs(3),
+            duplicate_event_percent: 0,
+            reordered_redelivery_percent: 0,
+            lost_ack_percent: 0,
         }
     }
 
-    /// Every endpoint fault kind on every endpoint (including the token endpoint and the
-    /// Notifications API) at `percent`, `slow_delay` 3 s; plus 5 % malformed orders, 20 %
-    /// duplicated pages, 5 % expired tokens, 20 % duplicated and 10 % delayed (by 3 s)
-    /// notifications. `percent == 0` is [`FaultConfig::none`] (with `seed`).
+    /// Every endpoint fault kind on every endpoint (including the token endpoints, the
+    /// Notifications API and the SCX seller API) at `percent`, `slow_delay` 3 s; plus 5 %
+    /// malformed orders, 20 % duplicated pages, 5 % expired tokens, 20 % duplicated and 10 %
+    /// delayed (by 3 s) notifications, 20 % duplicated SCX events, 10 % reordered
+    /// redeliveries and 5 % lost acknowledgements. `percent == 0` is [`FaultConfig::none`]
+    /// (with `seed`).
     pub fn uniform(seed: u64, percent: u8) -> Self {
         if percent == 0 {
             return Self { seed, ..Self::none() };
@@ -151,12 +183,18 @@ impl FaultConfig {
             confirm_shipment: each,
             token: each,
             notifications: each,
+            scx_auth: each,
+            scx_events: each,
+            scx_orders: each,
             malformed_order_percent: 5,
             duplicate_across_pages_percent: 20,
             expire_token_percent: 5,
             duplicate_notification_percent: 20,
             delayed_notification_percent: 10,
             notification_delay: Duration::from_secs(3),
+            duplicate_event_percent: 20,
+            reordered_redelivery_percent: 10,
+            lost_ack_percent: 5,
         }
     }
 
@@ -167,6 +205,9 @@ impl FaultConfig {
             Endpoint::GetOrder => &self.get_order,
             Endpoint::ConfirmShipment => &self.confirm_shipment,
             Endpoint::Notifications => &self.notifications,
+            Endpoint::ScxAuth => &self.scx_auth,
+            Endpoint::ScxEvents => &self.scx_events,
+            Endpoint::ScxOrders => &self.scx_orders,
         }
     }
 }
@@ -185,17 +226,36 @@ pub(crate) enum Endpoint {
     ConfirmShipment,
     /// The whole Notifications API.
     Notifications,
+    /// SCX `POST /v1/auth`.
+    ScxAuth,
+    /// SCX `GET`/`DELETE /v2/seller/event`.
+    ScxEvents,
+    /// SCX seller -> channel order calls.
+    ScxOrders,
 }
 
 impl Endpoint {
     /// In stream order: a new endpoint goes last, so the others keep their streams.
-    const ALL: [Endpoint; 5] = [
+    const ALL: [Endpoint; 8] = [
         Endpoint::Token,
         Endpoint::SearchOrders,
         Endpoint::GetOrder,
         Endpoint::ConfirmShipment,
         Endpoint::Notifications,
+        Endpoint::ScxAuth,
+        Endpoint::ScxEvents,
+        Endpoint::ScxOrders,
     ];
+
+    /// Token endpoints: no access token to expire.
+    fn issues_tokens(self) -> bool {
+        matches!(self, Endpoint::Token | Endpoint::ScxAuth)
+    }
+
+    /// Where half of the resets strike after the call was processed.
+    fn resets_after_processing(self) -> bool {
+        matches!(self, Endpoint::ConfirmShipment | Endpoint::ScxEvents | Endpoint::ScxOrders)
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -204,6 +264,9 @@ impl Endpoint {
             Endpoint::GetOrder => "getOrder",
             Endpoint::ConfirmShipment => "confirmShipment",
             Endpoint::Notifications => "notifications",
+            Endpoint::ScxAuth => "scxAuth",
+            Endpoint::ScxEvents => "scxEvents",
+            Endpoint::ScxOrders => "scxOrders",
         }
     }
 }
@@ -365,10 +428,12 @@ const GARBAGE: [(&str, &str); 3] = [
 /// Fault streams and counters of a sandbox.
 pub(crate) struct Faults {
     config: FaultConfig,
-    endpoints: [Rng; 5],
+    endpoints: [Rng; 8],
     orders: Rng,
     pages: Rng,
     deliveries: Rng,
+    /// SCX event feed: duplicates, reordered redeliveries, lost acknowledgements.
+    events: Rng,
     counts: BTreeMap<String, u64>,
 }
 
@@ -381,6 +446,7 @@ impl Faults {
             orders: Rng::stream(seed, 110),
             pages: Rng::stream(seed, 111),
             deliveries: Rng::stream(seed, 112),
+            events: Rng::stream(seed, 113),
             counts: BTreeMap::new(),
         }
     }
@@ -415,7 +481,7 @@ impl Faults {
             };
             Some(Fault::ServerError(status))
         } else if rng.percent(f.reset_percent) {
-            Some(Fault::Reset { after: endpoint == Endpoint::ConfirmShipment && rng.percent(50) })
+            Some(Fault::Reset { after: endpoint.resets_after_processing() && rng.percent(50) })
         } else if rng.percent(f.slow_percent) {
             Some(Fault::Slow(f.slow_delay))
         } else if rng.percent(f.truncated_percent) {
@@ -425,7 +491,7 @@ impl Faults {
         } else {
             None
         };
-        let expire_token = endpoint != Endpoint::Token && rng.percent(self.config.expire_token_percent);
+        let expire_token = !endpoint.issues_tokens() && rng.percent(self.config.expire_token_percent);
         if let Some(fault) = fault {
             self.count(endpoint.name(), fault.kind());
             tracing::info!(endpoint = endpoint.name(), fault = fault.kind(), "injecting fault");
@@ -465,6 +531,36 @@ impl Faults {
             self.count("delivery", "delayed");
         }
         DeliveryDecision { duplicate, delay }
+    }
+
+    /// For one SCX event put into a queue: whether a copy goes in too (`scxEvents/duplicate`).
+    pub(crate) fn scx_duplicate_event(&mut self) -> bool {
+        let dup = self.events.percent(self.config.duplicate_event_percent);
+        if dup {
+            self.count("scxEvents", "duplicate");
+        }
+        dup
+    }
+
+    /// For one SCX event whose visibility timeout ended: whether it goes to the back of the
+    /// queue (`scxEvents/reordered`).
+    pub(crate) fn scx_reordered_redelivery(&mut self) -> bool {
+        let reordered = self.events.percent(self.config.reordered_redelivery_percent);
+        if reordered {
+            self.count("scxEvents", "reordered");
+        }
+        reordered
+    }
+
+    /// For one acknowledgement about to be applied: whether it is silently dropped
+    /// (`scxEvents/lost_ack`).
+    pub(crate) fn scx_lost_ack(&mut self) -> bool {
+        let lost = self.events.percent(self.config.lost_ack_percent);
+        if lost {
+            self.count("scxEvents", "lost_ack");
+            tracing::info!("injecting fault: acknowledgement lost");
+        }
+        lost
     }
 
     /// For a follow-up page of `searchOrders`: whether it repeats the previous page's last
@@ -550,7 +646,7 @@ pub(crate) async fn after_processing(
             }
             bytes.truncate(cut.max(1));
             let mut truncated = json_response(StatusCode::OK, bytes);
-            copy_amzn_headers(&parts.headers, &mut truncated);
+            copy_api_headers(&parts.headers, &mut truncated);
             truncated
         }
         Some(Fault::Garbage(i)) => {
@@ -558,16 +654,18 @@ pub(crate) async fn after_processing(
             let headers = response.headers().clone();
             let mut garbage = Response::new(Body::from(text));
             garbage.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            copy_amzn_headers(&headers, &mut garbage);
+            copy_api_headers(&headers, &mut garbage);
             garbage
         }
         _ => response,
     }
 }
 
-fn copy_amzn_headers(from: &axum::http::HeaderMap, to: &mut Response) {
+/// The marketplace's own headers (`x-amzn-*`, SCX's `x-ratelimit-*`), which a proxy's broken
+/// answer still carries.
+fn copy_api_headers(from: &axum::http::HeaderMap, to: &mut Response) {
     for (name, value) in from {
-        if name.as_str().starts_with("x-amzn-") {
+        if name.as_str().starts_with("x-amzn-") || name.as_str().starts_with("x-ratelimit-") {
             to.headers_mut().insert(name.clone(), value.clone());
         }
     }
@@ -612,6 +710,7 @@ mod tests {
         assert!(f.malformation(false).is_none());
         assert!(!f.duplicate_page());
         assert_eq!(f.delivery(), DeliveryDecision::default());
+        assert!(!f.scx_duplicate_event() && !f.scx_reordered_redelivery() && !f.scx_lost_ack());
         assert!(f.counts().is_empty());
     }
 
@@ -660,6 +759,11 @@ mod tests {
             (5, 20, 5)
         );
         assert_eq!((u.duplicate_notification_percent, u.delayed_notification_percent), (20, 10));
+        assert_eq!((u.scx_auth, u.scx_events, u.scx_orders), (u.token, u.token, u.token));
+        assert_eq!(
+            (u.duplicate_event_percent, u.reordered_redelivery_percent, u.lost_ack_percent),
+            (20, 10, 5)
+        );
         assert_eq!(FaultConfig::uniform(9, 0), FaultConfig { seed: 9, ..FaultConfig::none() });
     }
 }

@@ -2,7 +2,9 @@
 //! (`searchOrders`, `getOrder`), Orders v0 `confirmShipment`, the Notifications API v1
 //! (destinations and subscriptions) with `ORDER_CHANGE` notifications delivered to SQS, and
 //! a Login-with-Amazon token endpoint (seller tokens and grantless tokens), serving
-//! simulated sellers and orders.
+//! simulated sellers and orders. The same server serves JTL's sales-channel hub SCX, seller
+//! side ([`scx`]): session tokens, the seller event feed and the seller's order calls, for
+//! seller accounts selling on several channels.
 //!
 //! It is written from the official models, independently of the project's client, so
 //! the project's tests catch client bugs rather than mirror them: it sends, omits and
@@ -44,6 +46,7 @@ mod render;
 mod rng;
 #[cfg(feature = "schema")]
 pub mod schema;
+pub mod scx;
 mod search;
 mod server;
 
@@ -54,10 +57,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-pub use config::{GeneratorConfig, Quota, RateLimit, SandboxConfig};
+pub use config::{GeneratorConfig, Quota, RateLimit, SandboxConfig, ScxConfig, ScxRateLimit};
 pub use fault::{EndpointFaults, FaultConfig};
 pub use model::{Confirmation, NewItem, NewOrder, SellerCredentials};
 pub use notifications::{NotificationDestination, NotificationSubscription};
+pub use scx::{
+    NewScxOrder, ScxCancelReason, ScxCancelledBy, ScxChannelAccount, ScxInitialStatus, ScxOrderKey,
+    ScxReturnReason, ScxSellerCredentials, ScxShippedPackage, ScxShippingNotice,
+};
 
 use model::State;
 use render::Included;
@@ -73,7 +80,8 @@ pub struct RunningSandbox {
     pub addr: SocketAddr,
     /// `http://127.0.0.1:PORT`, the SP-API endpoint.
     pub base_url: String,
-    /// `base_url` + `/auth/o2/token`, the LWA endpoint.
+    /// `base_url` + `/auth/o2/token`, the LWA endpoint. (The SCX seller API, its
+    /// `POST /v1/auth` included, is served at `base_url` too.)
     pub token_url: String,
     task: tokio::task::JoinHandle<()>,
 }
@@ -143,11 +151,13 @@ impl Sandbox {
 
     /// How many faults of each kind were injected since the sandbox was created, keyed
     /// `"<endpoint>/<kind>"`: endpoints `token`, `searchOrders`, `getOrder`,
-    /// `confirmShipment`, `notifications` (the whole Notifications API); kinds `throttle`,
-    /// `server_error`, `reset` (before processing), `reset_after_record` (`confirmShipment`
-    /// only), `slow`, `truncated`, `garbage`, `expired_token`; plus `searchOrders/duplicate`,
-    /// `delivery/duplicate` and `delivery/delayed` (notifications) and, per malformed order,
-    /// `orders/<missing_order_item_id|negative_quantity|unknown_currency|bad_timestamp|huge_title>`.
+    /// `confirmShipment`, `notifications` (the whole Notifications API), `scxAuth`,
+    /// `scxEvents`, `scxOrders`; kinds `throttle`, `server_error`, `reset` (before
+    /// processing), `reset_after_record` (`confirmShipment`, `scxEvents`, `scxOrders`), `slow`,
+    /// `truncated`, `garbage`, `expired_token`; plus `searchOrders/duplicate`,
+    /// `delivery/duplicate` and `delivery/delayed` (notifications), `scxEvents/duplicate`,
+    /// `scxEvents/reordered` and `scxEvents/lost_ack` (the SCX event feed) and, per malformed
+    /// order, `orders/<missing_order_item_id|negative_quantity|unknown_currency|bad_timestamp|huge_title>`.
     /// Kinds never injected are absent.
     pub fn fault_counts(&self) -> BTreeMap<String, u64> {
         self.state().faults.counts()
@@ -236,13 +246,15 @@ impl Sandbox {
     /// or a Notifications API operation (`"createDestination"`, `"getDestinations"`,
     /// `"getDestination"`, `"deleteDestination"`, `"createSubscription"`,
     /// `"getSubscription"`, `"getSubscriptions"`, `"getSubscriptionById"`,
-    /// `"deleteSubscriptionById"`), including refused ones (403, 400, 429).
+    /// `"deleteSubscriptionById"`), or an SCX call (`"scxAuth"`, `"scxGetEvents"`,
+    /// `"scxAckEvents"`, `"scxShipping"`, `"scxAccept"`, `"scxPayment"`,
+    /// `"scxCancellationAccept"`, `"scxCancellationDeny"`), including refused ones (4xx).
     pub fn request_count(&self, operation: &str) -> u64 {
         self.state().request_count(operation)
     }
 
-    /// Buyer names, emails, company names, phones and address lines of every order, for
-    /// asserting that none of them reaches a log.
+    /// Buyer names, emails, company names, phones and address lines of every order (SCX
+    /// orders too), for asserting that none of them reaches a log.
     pub fn buyer_field_values(&self) -> Vec<String> {
         self.state().buyer_field_values()
     }

@@ -15,6 +15,7 @@ use crate::fault::{Faults, Malformation};
 use crate::notifications::{Destination, Subscription};
 use crate::ratelimit::Buckets;
 use crate::rng::Rng;
+use crate::scx::ScxState;
 
 /// What a seller needs to call the sandbox, as a real seller would get from Seller Central.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,6 +285,8 @@ pub(crate) struct State {
     pub notification_rng: Rng,
     /// Notifications on their way out, shared with the background delivery.
     pub delivery: Arc<Delivery>,
+    /// The SCX seller API's accounts, orders, event queues and what sellers sent.
+    pub scx: ScxState,
 }
 
 impl State {
@@ -310,6 +313,7 @@ impl State {
             subscriptions: Vec::new(),
             notification_rng: Rng::stream(seed, 4),
             delivery: Arc::new(Delivery::new()),
+            scx: ScxState::new(seed),
         }
     }
 
@@ -501,6 +505,7 @@ impl State {
                 }
             }
         }
+        self.scx.buyer_field_values(&mut out);
         out
     }
 }

@@ -104,7 +104,12 @@ fn amazon_schema(
     let notifications = path
         .strip_prefix("/notifications/v1/")
         .and_then(|rest| notifications_definition(method, rest, status));
-    if path == "/auth/o2/token" || path.starts_with("/_sandbox/") {
+    // SCX's seller API (`/v1/…`, `/v2/…`) is checked by `scx_common` against JTL's documents.
+    if path == "/auth/o2/token"
+        || path.starts_with("/_sandbox/")
+        || path.starts_with("/v1/")
+        || path.starts_with("/v2/")
+    {
         None
     } else if let Some(definition) = notifications {
         Some((AmazonModel::notifications(), definition))
