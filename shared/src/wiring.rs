@@ -24,8 +24,8 @@ pub const SERVICE_VAR: &str = "ORDERBRIDGE_SERVICE";
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
-    #[error("environment variable {name} is not a number of seconds: {value:?}")]
-    NotSeconds { name: &'static str, value: String },
+    #[error("environment variable {name} is not a number of {unit}: {value:?}")]
+    NotANumber { name: &'static str, value: String, unit: &'static str },
 }
 
 fn required(name: &'static str) -> Result<String, ConfigError> {
@@ -39,7 +39,18 @@ fn seconds(name: &'static str, default: Duration) -> Result<Duration, ConfigErro
             .trim()
             .parse::<u64>()
             .map(Duration::from_secs)
-            .map_err(|_| ConfigError::NotSeconds { name, value }),
+            .map_err(|_| ConfigError::NotANumber { name, value, unit: "seconds" }),
+    }
+}
+
+fn days(name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(value) => value
+            .trim()
+            .parse::<u64>()
+            .map(|d| Duration::from_secs(d * 86_400))
+            .map_err(|_| ConfigError::NotANumber { name, value, unit: "days" }),
     }
 }
 
@@ -49,7 +60,7 @@ pub fn settings_from_env() -> Result<PipelineSettings, ConfigError> {
     Ok(PipelineSettings {
         first_status_check_delay: seconds(FIRST_CHECK_DELAY_VAR, defaults.first_status_check_delay)?,
         pending_recheck_base: seconds(RECHECK_BASE_VAR, defaults.pending_recheck_base)?,
-        buyer_data_retention: seconds(RETENTION_DAYS_VAR, defaults.buyer_data_retention / 86_400)? * 86_400,
+        buyer_data_retention: days(RETENTION_DAYS_VAR, defaults.buyer_data_retention)?,
         pending_sweep_after: seconds(SWEEP_AFTER_VAR, defaults.pending_sweep_after)?,
         ..defaults
     })

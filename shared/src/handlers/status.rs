@@ -10,6 +10,7 @@
 
 use super::{parse_console_event, ErrorKind, HandlerError};
 use crate::adapters::sp_api::order_change_notice;
+use crate::domain::MarketplaceAccount;
 use crate::ports::{MarketplaceError, Metric, Ports, Retryable, StatusCheck};
 use crate::usecases::status::{self, Origin, StatusError};
 use crate::Deadline;
@@ -53,8 +54,9 @@ enum Handled {
 async fn handle_counted(ports: &Ports, event: SqsEvent, deadline: Deadline) -> (SqsBatchResponse, usize) {
     let mut response = SqsBatchResponse::default();
     let mut failed = 0;
+    let mut accounts = Accounts::default();
     for message in event.records {
-        if let Handled::Failed = handle_message(ports, &message, deadline).await {
+        if let Handled::Failed = handle_message(ports, &mut accounts, &message, deadline).await {
             failed += 1;
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message.message_id.clone().unwrap_or_default();
@@ -64,13 +66,31 @@ async fn handle_counted(ports: &Ports, event: SqsEvent, deadline: Deadline) -> (
     (response, failed)
 }
 
-async fn handle_message(ports: &Ports, message: &SqsMessage, deadline: Deadline) -> Handled {
+/// The accounts, read once per batch and only if a push needs them.
+#[derive(Default)]
+struct Accounts(Option<Vec<MarketplaceAccount>>);
+
+impl Accounts {
+    async fn get(&mut self, ports: &Ports) -> Result<&[MarketplaceAccount], String> {
+        if self.0.is_none() {
+            self.0 = Some(ports.accounts.list_accounts().await.map_err(|e| e.to_string())?);
+        }
+        Ok(self.0.as_deref().unwrap_or_default())
+    }
+}
+
+async fn handle_message(
+    ports: &Ports,
+    accounts: &mut Accounts,
+    message: &SqsMessage,
+    deadline: Deadline,
+) -> Handled {
     let message_id = message.message_id.as_deref().unwrap_or_default();
     let Some(body) = message.body.as_deref() else {
         tracing::error!(message_id, "status message has no body");
         return Handled::Failed;
     };
-    let (check, origin) = match read(ports, body).await {
+    let (check, origin) = match read(ports, accounts, body).await {
         Ok(Some(read)) => read,
         Ok(None) => return Handled::Done,
         Err(error) => {
@@ -108,11 +128,15 @@ async fn handle_message(ports: &Ports, message: &SqsMessage, deadline: Deadline)
 }
 
 /// The check a message asks for. A push for no enabled account is dropped (Ok(None)).
-async fn read(ports: &Ports, body: &str) -> Result<Option<(StatusCheck, Origin)>, String> {
+async fn read(
+    ports: &Ports,
+    accounts: &mut Accounts,
+    body: &str,
+) -> Result<Option<(StatusCheck, Origin)>, String> {
     if let Some(notice) = order_change_notice(body) {
         let notice = notice?;
-        return match status::account_for(ports, &notice).await.map_err(|e| e.to_string())? {
-            Some(account) => Ok(Some((StatusCheck::new(account.id, notice.order_id), Origin::Push))),
+        return match status::account_for(accounts.get(ports).await?, &notice) {
+            Some(account) => Ok(Some((StatusCheck::new(account.id.clone(), notice.order_id), Origin::Push))),
             None => {
                 tracing::warn!(seller = %notice.seller_id, order = %notice.order_id, "order-change notification for no enabled account; dropped");
                 Ok(None)

@@ -73,13 +73,13 @@ const CONFLICT_RETRIES: usize = 5;
 
 /// The account a marketplace push is about: an enabled account of that marketplace with that
 /// seller id. None when the push is not for us (a disabled or removed account).
-pub async fn account_for(
-    ports: &Ports,
+pub fn account_for<'a>(
+    accounts: &'a [MarketplaceAccount],
     notice: &OrderChangeNotice,
-) -> Result<Option<MarketplaceAccount>, StoreError> {
-    Ok(ports.accounts.list_accounts().await?.into_iter().find(|a| {
+) -> Option<&'a MarketplaceAccount> {
+    accounts.iter().find(|a| {
         a.enabled && a.marketplace() == notice.marketplace && a.seller_id() == Some(notice.seller_id.as_str())
-    }))
+    })
 }
 
 pub async fn check(
