@@ -6,7 +6,11 @@
 //! [`Harness::notifications`] is checked against `OrderChangeNotification.json`.
 #![allow(dead_code)]
 
+pub mod exchange;
+
 use std::time::Duration;
+
+pub use exchange::Raw;
 
 use orderbridge_sandbox::schema::{AmazonModel, ORDER_CHANGE_NOTIFICATION};
 use orderbridge_sandbox::{RunningSandbox, Sandbox, SandboxConfig, SellerCredentials};
@@ -51,21 +55,7 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
 }
 
 /// A response read to the end, whatever its body (fault injection sends broken ones).
-pub struct Raw {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Vec<u8>,
-}
-
 impl Raw {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    pub fn json(&self) -> Result<Value, serde_json::Error> {
-        serde_json::from_slice(&self.body)
-    }
-
     pub fn error_code(&self) -> String {
         self.json().ok().and_then(|v| v["errors"][0]["code"].as_str().map(str::to_string)).unwrap_or_default()
     }
@@ -180,39 +170,20 @@ impl Harness {
 
     /// Reads a response that must be JSON (or empty) and checks it against Amazon's model.
     async fn reply(&self, method: &Method, response: reqwest::Response) -> Reply {
-        let status = response.status();
-        let path = response.url().path().to_string();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)))
+        let check = |m: &Method, path: &str, status, body: &Value| {
+            check_against_amazon(&self.sandbox, m, path, status, body)
         };
-        check_against_amazon(&self.sandbox, method, &path, status, &body);
+        let (status, headers, body) = exchange::read_json(method, response, check).await;
         Reply { status, headers, body }
     }
 
     /// Sends and reads whatever comes back. A JSON body is checked against Amazon's model;
     /// one that is no JSON at all (the truncated and garbage faults) is left to the test.
     pub async fn send(&self, request: RequestBuilder) -> Result<Raw, reqwest::Error> {
-        // Split to learn the method, and sent by the builder's own client (its timeouts).
-        let (client, request) = request.build_split();
-        let request = request?;
-        let method = request.method().clone();
-        let response = client.execute(request).await?;
-        let status = response.status();
-        let path = response.url().path().to_string();
-        let headers = response.headers().clone();
-        let body = response.bytes().await?.to_vec();
-        let raw = Raw { status, headers, body };
-        if raw.body.is_empty() {
-            check_against_amazon(&self.sandbox, &method, &path, status, &Value::Null);
-        } else if let Ok(json) = raw.json() {
-            check_against_amazon(&self.sandbox, &method, &path, status, &json);
-        }
-        Ok(raw)
+        exchange::send(request, |m: &Method, path: &str, status, body: &Value| {
+            check_against_amazon(&self.sandbox, m, path, status, body)
+        })
+        .await
     }
 
     pub async fn token_request(&self, pairs: &[(&str, &str)]) -> Reply {

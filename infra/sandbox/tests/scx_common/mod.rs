@@ -6,6 +6,9 @@
 //! queued, read through [`ScxHarness::emitted`]: see [`check_scx`].
 #![allow(dead_code)]
 
+#[path = "../common/exchange.rs"]
+pub mod exchange;
+
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -106,21 +109,7 @@ impl Reply {
 }
 
 /// A response read to the end, whatever its body (fault injection sends broken ones).
-pub struct Raw {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Raw {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    pub fn json(&self) -> Result<Value, serde_json::Error> {
-        serde_json::from_slice(&self.body)
-    }
-}
+pub use exchange::Raw;
 
 /// Rate limits out of the way (tests of the limits use the default).
 pub fn unthrottled() -> SandboxConfig {
@@ -157,38 +146,14 @@ impl ScxHarness {
     }
 
     async fn reply(&self, method: &Method, response: reqwest::Response) -> Reply {
-        let status = response.status();
-        let path = response.url().path().to_string();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)))
-        };
-        check_scx(method, &path, status, &body);
+        let (status, headers, body) = exchange::read_json(method, response, check_scx).await;
         Reply { status, headers, body }
     }
 
     /// Sends and reads whatever comes back; a JSON body is checked, one that is no JSON at
     /// all (the truncated and garbage faults) is left to the test.
     pub async fn send(&self, request: RequestBuilder) -> Result<Raw, reqwest::Error> {
-        let (client, request) = request.build_split();
-        let request = request?;
-        let method = request.method().clone();
-        let response = client.execute(request).await?;
-        let status = response.status();
-        let path = response.url().path().to_string();
-        let headers = response.headers().clone();
-        let body = response.bytes().await?.to_vec();
-        let raw = Raw { status, headers, body };
-        if raw.body.is_empty() {
-            check_scx(&method, &path, status, &Value::Null);
-        } else if let Ok(json) = raw.json() {
-            check_scx(&method, &path, status, &json);
-        }
-        Ok(raw)
+        exchange::send(request, check_scx).await
     }
 
     /// `POST /v1/auth` with a form body.
