@@ -109,9 +109,7 @@ pub fn is_loopback(url: &str) -> bool {
 }
 
 fn api_base_url(account: &MarketplaceAccount) -> &str {
-    match &account.settings {
-        AccountSettings::Amazon(settings) => &settings.api_base_url,
-    }
+    account.api_base_url()
 }
 
 fn subscription_queue(deployed: Option<&Deployed>, options: &SubscribeOptions) -> Option<String> {
@@ -169,8 +167,9 @@ pub async fn add_amazon(
         new.token_url,
     );
     account.enabled = new.enabled;
-    let AccountSettings::Amazon(AmazonSettings { seller_id, .. }) = &mut account.settings;
-    *seller_id = new.seller_id.filter(|s| !s.trim().is_empty());
+    if let AccountSettings::Amazon(AmazonSettings { seller_id, .. }) = &mut account.settings {
+        *seller_id = new.seller_id.filter(|s| !s.trim().is_empty());
+    }
 
     if session.ports.accounts.get_account(&account.id).await?.is_some() {
         return Err(fatal(format!("account {} exists already", account.id)));
@@ -300,10 +299,17 @@ pub async fn disable(
 /// `accounts update ID --seller-id S`.
 pub async fn update(session: &Session, id: &str, seller_id: Option<String>) -> Result<()> {
     let mut account = load(session, id).await?;
-    let AccountSettings::Amazon(settings) = &mut account.settings;
     let mut changed = Vec::new();
     if let Some(seller_id) = seller_id {
-        settings.seller_id = Some(seller_id.clone()).filter(|s| !s.trim().is_empty());
+        match &mut account.settings {
+            AccountSettings::Amazon(settings) => {
+                settings.seller_id = Some(seller_id.clone()).filter(|s| !s.trim().is_empty())
+            }
+            AccountSettings::Scx(settings) if !seller_id.trim().is_empty() => {
+                settings.seller_id = seller_id.clone()
+            }
+            AccountSettings::Scx(_) => return Err(fatal("an SCX account needs a seller id")),
+        }
         changed.push(format!("seller id {seller_id}"));
     }
     if changed.is_empty() {

@@ -176,10 +176,10 @@ pub fn amazon_account(
 pub fn parse_package_line(value: &str) -> Result<PackageLine> {
     let (item, quantity) =
         value.split_once(':').with_context(|| format!("{value:?}: expected ITEM_ID:QUANTITY"))?;
-    Ok(PackageLine {
-        item_id: orderbridge::domain::OrderItemId::parse(item)?,
-        quantity: quantity.parse().with_context(|| format!("{value:?}: quantity is not a whole number"))?,
-    })
+    Ok(PackageLine::new(
+        orderbridge::domain::OrderItemId::parse(item)?,
+        quantity.parse().with_context(|| format!("{value:?}: quantity is not a whole number"))?,
+    ))
 }
 
 /// The status queue's dead letters, on AWS (or another endpoint, e.g. a local server).

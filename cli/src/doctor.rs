@@ -8,7 +8,7 @@ use crate::errors::{aws_error, one_line, report};
 use crate::queues::depth;
 use crate::target::Deployed;
 use anyhow::Result;
-use orderbridge::domain::{AccountSettings, MarketplaceAccount};
+use orderbridge::domain::MarketplaceAccount;
 use orderbridge::ports::MarketplaceError;
 use orderbridge::Deadline;
 use std::time::Duration;
@@ -194,15 +194,11 @@ pub async fn run(deployed: &Deployed) -> Result<Report> {
 }
 
 fn secret_of(account: &MarketplaceAccount) -> &str {
-    match &account.settings {
-        AccountSettings::Amazon(settings) => &settings.credentials_secret,
-    }
+    account.credentials_secret()
 }
 
 fn api_of(account: &MarketplaceAccount) -> &str {
-    match &account.settings {
-        AccountSettings::Amazon(settings) => &settings.api_base_url,
-    }
+    account.api_base_url()
 }
 
 async fn check_account(

@@ -204,6 +204,9 @@ async fn import(ports: &Ports, summary: &mut LocalRunSummary) -> Result<()> {
         let run = summary.accounts.entry(account.account_id.clone()).or_default();
         run.imported += account.created_pending + account.created_deliverable + account.created_cancelled;
         run.imported_pending += account.created_pending;
+        // Changes the import applied itself (the marketplace's list shows the release).
+        run.released += account.released;
+        run.cancelled += account.cancelled;
     }
     Ok(())
 }
@@ -268,7 +271,7 @@ pub async fn all_orders(ports: &Ports, status: OrderStatus) -> Result<Vec<SalesO
 async fn record_full_shipment(ports: &Ports, order: &SalesOrder) -> Result<()> {
     let mut packages: Vec<Vec<RecordShipmentItem>> = vec![vec![]];
     for line in &order.lines {
-        let mut quantity = line.quantity;
+        let mut quantity = line.quantity_open();
         if quantity > 1 && packages.len() == 1 {
             packages.push(vec![RecordShipmentItem { order_item_id: line.item_id.clone(), quantity: 1 }]);
             quantity -= 1;
@@ -280,11 +283,13 @@ async fn record_full_shipment(ports: &Ports, order: &SalesOrder) -> Result<()> {
             account_id: order.key.account_id.clone(),
             marketplace_order_id: order.key.marketplace_order_id.clone(),
             carrier: "DHL".into(),
-            tracking_id: format!(
+            tracking_id: Some(format!(
                 "LOCAL{}{}",
                 order.key.marketplace_order_id.as_str().replace('-', ""),
                 n + 1
-            ),
+            )),
+            tracking_ids: Vec::new(),
+            return_tracking_id: None,
             ship_date: chrono::Utc::now(),
             shipping_method: Some("Paket".into()),
             items,

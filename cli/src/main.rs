@@ -288,8 +288,12 @@ enum ShipmentsCommand {
         order: String,
         #[arg(long)]
         carrier: String,
+        /// Once per parcel of the package (several parcels of the same lines).
+        #[arg(long = "tracking-id", required = true)]
+        tracking_ids: Vec<String>,
+        /// The tracking number of a return label enclosed with the package.
         #[arg(long)]
-        tracking_id: String,
+        return_tracking_id: Option<String>,
         /// RFC 3339, e.g. 2026-12-01T14:00:00Z; now when omitted.
         #[arg(long, value_parser = parse_ship_date)]
         ship_date: Option<DateTime<Utc>>,
@@ -537,7 +541,8 @@ async fn shipments(session: &Session, command: ShipmentsCommand) -> Result<()> {
             account,
             order,
             carrier,
-            tracking_id,
+            tracking_ids,
+            return_tracking_id,
             ship_date,
             shipping_method,
             items,
@@ -545,7 +550,8 @@ async fn shipments(session: &Session, command: ShipmentsCommand) -> Result<()> {
             let key = session.order_key(&AccountId::parse(account)?, &order).await?;
             let request = ShipmentRequest {
                 carrier,
-                tracking_id,
+                tracking_ids,
+                return_tracking_id,
                 ship_date: ship_date.unwrap_or_else(Utc::now),
                 shipping_method,
                 items: items.iter().map(|i| parse_package_line(i)).collect::<Result<_>>()?,

@@ -2,8 +2,8 @@
 //! the marketplaces; tests and the local run plug in the same adapters against local servers.
 
 use crate::domain::{
-    AccountId, Marketplace, MarketplaceAccount, MarketplaceOrder, MarketplaceOrderId, OrderKey, OrderStatus,
-    Package, SalesOrder,
+    AccountId, Decision, Marketplace, MarketplaceAccount, MarketplaceOrder, MarketplaceOrderId, OrderChange,
+    OrderKey, OrderStatus, Package, SalesOrder,
 };
 use crate::Deadline;
 use async_trait::async_trait;
@@ -204,6 +204,15 @@ pub enum MarketplaceError {
     InvalidOrder { account: AccountId, order: String, reason: String },
 }
 
+impl MarketplaceError {
+    /// Whether the failed request may have been carried out by the marketplace after all (a
+    /// timeout, a server error, an unreadable answer), as opposed to refused before (throttled,
+    /// refused, credentials).
+    pub fn may_have_been_carried_out(&self) -> bool {
+        matches!(self, MarketplaceError::Unavailable { .. } | MarketplaceError::BadResponse { .. })
+    }
+}
+
 impl Retryable for MarketplaceError {
     fn is_retryable(&self) -> bool {
         matches!(
@@ -215,19 +224,60 @@ impl Retryable for MarketplaceError {
     }
 }
 
-/// One batch of order changes from a marketplace, and the position right after it.
+/// What one marketplace delivery (an SCX event; one order of a polled list) said: its changes,
+/// or why it could not be read. Acknowledged as a whole once its changes are stored.
+#[derive(Debug)]
+pub struct Delivery {
+    /// What acknowledges it at the marketplace (SCX: the event id); None for polled lists.
+    pub receipt: Option<String>,
+    pub content: Result<Vec<OrderChange>, RejectedOrder>,
+    /// The delivery as received, for marketplaces whose past can't be read again (SCX has no
+    /// order query): kept with the order under the buyer-data rules, so it can be replayed.
+    pub raw: Option<RawDelivery>,
+}
+
+/// A delivery exactly as the marketplace sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawDelivery {
+    /// The marketplace's id of the delivery (SCX: the event id).
+    pub id: String,
+    /// The marketplace's order id, when the delivery names one.
+    pub marketplace_order_id: Option<String>,
+    /// The marketplace's event type (SCX: `Channel:Order.New`, …).
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+    /// The JSON body as received; holds buyer data, so it is never logged.
+    pub body: String,
+}
+
+/// One batch of deliveries from a marketplace, and where the feed continues after it.
 #[derive(Debug)]
 pub struct ChangeBatch {
-    /// Orders that parsed, and orders the marketplace sent that could not be accepted.
-    pub orders: Vec<MarketplaceOrder>,
-    pub rejected: Vec<RejectedOrder>,
-    /// Where to continue once everything in this batch is stored.
-    pub next_position: FeedPosition,
+    pub deliveries: Vec<Delivery>,
+    /// Where to continue once everything in this batch is stored; None for feeds without a
+    /// cursor (SCX: what is acknowledged is gone from the feed).
+    pub next_position: Option<FeedPosition>,
     /// False when the feed is caught up for now.
     pub more: bool,
     /// Once this batch is stored: every change the marketplace made up to this time is stored
     /// (None for feeds that can't tell). Now minus this is the import lag.
     pub imported_until: Option<DateTime<Utc>>,
+}
+
+impl ChangeBatch {
+    /// Deliveries of whole orders from a polled list, which need no acknowledgement.
+    pub fn polled(
+        orders: Vec<Result<MarketplaceOrder, RejectedOrder>>,
+        next_position: FeedPosition,
+        more: bool,
+        imported_until: Option<DateTime<Utc>>,
+    ) -> Self {
+        let deliveries = orders
+            .into_iter()
+            .map(|order| Delivery { receipt: None, content: order.map(|o| vec![o.into()]), raw: None })
+            .collect();
+        Self { deliveries, next_position: Some(next_position), more, imported_until }
+    }
 }
 
 /// One connected marketplace account. Covers both a polled order list (Amazon: a time window
@@ -241,9 +291,15 @@ pub trait MarketplaceClient: Send + Sync {
         position: Option<&FeedPosition>,
         deadline: Deadline,
     ) -> Result<ChangeBatch, MarketplaceError>;
-    /// Called after a batch is stored and its position saved. Polled marketplaces ignore it.
-    async fn acknowledge(&self, _batch_position: &FeedPosition) -> Result<(), MarketplaceError> {
+    /// Acknowledges deliveries whose changes are stored (their receipts). Polled
+    /// marketplaces have nothing to acknowledge.
+    async fn acknowledge(&self, _receipts: &[String], _deadline: Deadline) -> Result<(), MarketplaceError> {
         Ok(())
+    }
+    /// Whether [`Self::get_order`] can read an order (SCX's seller side has no order query:
+    /// its orders change only through the feed).
+    fn reads_orders(&self) -> bool {
+        true
     }
     /// The order as the marketplace reports it now, including customer data once released.
     async fn get_order(
@@ -251,13 +307,47 @@ pub trait MarketplaceClient: Send + Sync {
         id: &MarketplaceOrderId,
         deadline: Deadline,
     ) -> Result<Option<MarketplaceOrder>, MarketplaceError>;
-    /// Reports one package as shipped. Idempotent per (order, package id) at the marketplace.
+    /// Whether a repeated [`Self::confirm_shipment`] of the same package is harmless at the
+    /// marketplace (Amazon: `packageReferenceId`). Where it is not, a package whose sending
+    /// ended uncertain is sent again only after [`Self::shipment_on_record`] says it is not
+    /// on record.
+    fn confirms_idempotently(&self) -> bool {
+        true
+    }
+    /// Whether the marketplace has the package on record as shipped; None when it can't tell
+    /// yet. Only asked for marketplaces that don't confirm idempotently.
+    async fn shipment_on_record(
+        &self,
+        _order: &SalesOrder,
+        _package: &Package,
+        _deadline: Deadline,
+    ) -> Result<Option<bool>, MarketplaceError> {
+        Ok(None)
+    }
+    /// Reports one package as shipped (see [`SalesOrder::completed_by`] for whether it
+    /// completes the order).
     async fn confirm_shipment(
         &self,
         order: &SalesOrder,
         package: &Package,
         deadline: Deadline,
     ) -> Result<(), MarketplaceError>;
+    /// Sends the seller's answer to a decision the marketplace left open (accept or refuse an
+    /// order, agree to or deny a cancellation request). Marketplaces that leave none refuse.
+    async fn answer_decision(
+        &self,
+        order: &SalesOrder,
+        decision: &Decision,
+        accept: bool,
+        _deadline: Deadline,
+    ) -> Result<(), MarketplaceError> {
+        let _ = (decision, accept);
+        Err(MarketplaceError::Refused {
+            account: order.key.account_id.clone(),
+            operation: "answerDecision",
+            message: format!("{} leaves no decisions to the seller", order.key.marketplace),
+        })
+    }
     /// One cheap call proving the account's credentials work, which also tells whether the
     /// marketplace pushes this account's order changes.
     async fn check_access(&self, deadline: Deadline) -> Result<AccessCheck, MarketplaceError>;
@@ -451,6 +541,10 @@ pub struct PipelineSettings {
     pub buyer_data_retention: Duration,
     /// A Pending order older than this is checked by the housekeeping sweep.
     pub pending_sweep_after: Duration,
+    /// Where a repeated shipment confirmation is not harmless and an earlier try may have
+    /// reached the marketplace, how long to wait for the marketplace's record of it (SCX: the
+    /// shipped status in its feed) before sending it again.
+    pub uncertain_shipment_wait: Duration,
 }
 
 impl Default for PipelineSettings {
@@ -462,6 +556,7 @@ impl Default for PipelineSettings {
             shipment_claim_lease: Duration::from_secs(120),
             buyer_data_retention: Duration::from_secs(30 * 24 * 3600),
             pending_sweep_after: Duration::from_secs(3600),
+            uncertain_shipment_wait: Duration::from_secs(1800),
         }
     }
 }

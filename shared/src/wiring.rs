@@ -4,8 +4,8 @@
 
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::emf::EmfMetrics;
+use crate::adapters::marketplaces::MarketplaceRouter;
 use crate::adapters::secrets::{SecretSource, SecretsManager};
-use crate::adapters::sp_api::SpApiConnector;
 use crate::adapters::sqs::SqsStatusQueue;
 use crate::ports::{NoMetrics, PipelineSettings, Ports, StatusQueue, SystemClock};
 use std::sync::Arc;
@@ -66,7 +66,7 @@ pub fn settings_from_env() -> Result<PipelineSettings, ConfigError> {
     })
 }
 
-/// Ports over DynamoDB, SQS, Secrets Manager and the SP-API.
+/// Ports over DynamoDB, SQS, Secrets Manager and the marketplaces' APIs.
 pub fn aws_ports(
     sdk: &aws_config::SdkConfig,
     table: &str,
@@ -80,7 +80,7 @@ pub fn aws_ports(
     ports_over(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table), queue, secrets, settings)
 }
 
-/// Ports over a given store, queue and secret source, with the SP-API as marketplace.
+/// Ports over a given store, queue and secret source, with every marketplace connected.
 pub fn ports_over(
     store: DynamoStore,
     status_queue: Arc<dyn StatusQueue>,
@@ -90,7 +90,7 @@ pub fn ports_over(
     Ports {
         accounts: Arc::new(store.clone()),
         // Paced in the table: every concurrent invocation shares each account's usage plans.
-        marketplaces: Arc::new(SpApiConnector::new(secrets).with_pacer(Arc::new(store.clone()))),
+        marketplaces: Arc::new(MarketplaceRouter::standard(secrets, Arc::new(store.clone()))),
         orders: Arc::new(store),
         status_queue,
         metrics: Arc::new(NoMetrics),

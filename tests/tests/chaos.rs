@@ -174,9 +174,9 @@ async fn ship(p: &Pipeline, rng: &mut Rng, round: u32) {
         let items: Vec<_> = order
             .lines
             .iter()
-            .filter(|l| l.quantity > l.quantity_recorded)
+            .filter(|l| l.quantity_unrecorded() > 0)
             .map(|l| {
-                let left = l.quantity - l.quantity_recorded;
+                let left = l.quantity_unrecorded();
                 let quantity = if left > 1 && rng.percent(50) { 1 } else { left };
                 json!({"order_item_id": l.item_id.as_str(), "quantity": quantity})
             })
@@ -469,7 +469,7 @@ async fn check_invariants(p: &Pipeline, created: &[String]) {
                     && c.package_reference_id == package.id.to_string()
             })
             .unwrap();
-        assert_eq!(c.tracking_number, package.tracking_id);
+        assert_eq!(c.tracking_number, package.tracking_id());
     }
 
     // Pending items in the table hold no customer data, whatever the code path that wrote them.

@@ -71,10 +71,11 @@ async fn command_line_manages_accounts_and_ships_against_a_real_table() {
     let item = deliverable[0].lines[0].item_id.clone();
     let request = ShipmentRequest {
         carrier: "DHL".into(),
-        tracking_id: "CLI-1".into(),
+        tracking_ids: vec!["CLI-1".into()],
+        return_tracking_id: None,
         ship_date: chrono::Utc::now(),
         shipping_method: None,
-        items: vec![PackageLine { item_id: OrderItemId::parse(item.as_str()).unwrap(), quantity: 2 }],
+        items: vec![PackageLine::new(OrderItemId::parse(item.as_str()).unwrap(), 2)],
     };
     let recorded = session.record_shipment(&key, &request).await.unwrap();
     assert!(recorded.newly_recorded);

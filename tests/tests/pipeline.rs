@@ -27,7 +27,7 @@ async fn pending_order_is_promoted_once_payment_is_released() {
         "a Pending order holds no customer data or payment"
     );
     // As Amazon sends it: the items, but no prices before the payment is released.
-    assert_eq!(pending.lines[0].quantity, 2);
+    assert_eq!(pending.lines[0].quantity_ordered, 2);
     assert_eq!(pending.lines[0].sku.as_deref(), Some("MUG-1"));
     assert!(pending.lines[0].marketplace_product_id.is_some(), "the ASIN is kept");
     assert!(pending.prices().is_none(), "a Pending Amazon order carries no prices");

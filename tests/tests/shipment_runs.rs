@@ -41,10 +41,11 @@ async fn recorded_packages(p: &Pipeline, ports: &Ports) -> Vec<String> {
         let order = ports.orders.get_order(&key).await.unwrap().unwrap();
         let request = ShipmentRequest {
             carrier: "DHL".into(),
-            tracking_id: format!("TRACK-{n}"),
+            tracking_ids: vec![format!("TRACK-{n}")],
+            return_tracking_id: None,
             ship_date: chrono::Utc::now(),
             shipping_method: Some("Standard".into()),
-            items: vec![PackageLine { item_id: order.lines[0].item_id.clone(), quantity: 1 }],
+            items: vec![PackageLine::new(order.lines[0].item_id.clone(), 1)],
         };
         shipment::record(ports, &p.account, &order_id, &request).await.unwrap();
     }

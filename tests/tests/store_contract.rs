@@ -38,6 +38,7 @@ fn order(n: u32) -> SalesOrder {
         prices: None,
         paid_amount: None,
         customer: None,
+        accept_until: None,
     };
     SalesOrder::from_marketplace(Marketplace::Amazon, account_id(), &marketplace_order, Utc::now())
 }
@@ -118,10 +119,11 @@ async fn packages_are_recorded_with_the_order_and_leave_the_unreported_index_onc
     let mut stored = store.get_order(&deliverable.key).await.unwrap().unwrap();
     let request = ShipmentRequest {
         carrier: "DHL".into(),
-        tracking_id: "T1".into(),
+        tracking_ids: vec!["T1".into()],
+        return_tracking_id: None,
         ship_date: Utc::now(),
         shipping_method: None,
-        items: vec![PackageLine { item_id: OrderItemId::parse("11111111111111").unwrap(), quantity: 2 }],
+        items: vec![PackageLine::new(OrderItemId::parse("11111111111111").unwrap(), 2)],
     };
     let stale = stored.clone();
     let mut package = stored.record_package(&request, Utc::now()).unwrap();
@@ -163,10 +165,11 @@ async fn deliverable_order_with_one_package(
     let mut stored = store.get_order(&order.key).await.unwrap().unwrap();
     let request = ShipmentRequest {
         carrier: "DHL".into(),
-        tracking_id: format!("T{n}"),
+        tracking_ids: vec![format!("T{n}")],
+        return_tracking_id: None,
         ship_date: Utc::now(),
         shipping_method: None,
-        items: vec![PackageLine { item_id: OrderItemId::parse("11111111111111").unwrap(), quantity: 2 }],
+        items: vec![PackageLine::new(OrderItemId::parse("11111111111111").unwrap(), 2)],
     };
     let package = stored.record_package(&request, Utc::now()).unwrap();
     store.record_package(&stored, &package).await.unwrap();
@@ -200,7 +203,7 @@ async fn a_package_is_claimed_by_one_run_and_taken_over_only_after_its_lease(sto
     store.update_package(&takeover, None, PackageGuard::Claimable { now: later }).await.unwrap();
 
     // The first run, overtaken, can no longer settle its attempt.
-    first.note_failed_attempt("timeout".into());
+    first.note_failed_attempt("timeout".into(), None);
     assert!(matches!(
         store.update_package(&first, None, PackageGuard::ClaimedBy("run-1".into())).await,
         Err(StoreError::NotInExpectedState { .. })

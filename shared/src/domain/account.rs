@@ -1,7 +1,7 @@
 //! Connected marketplace accounts. An account says where its marketplace API lives and where its
 //! credentials are kept; the credentials themselves never enter the table.
 
-use super::AccountId;
+use super::{AccountId, DecisionPolicy};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -9,12 +9,15 @@ use std::fmt;
 #[serde(rename_all = "snake_case")]
 pub enum Marketplace {
     Amazon,
+    /// JTL's sales-channel hub SCX, seller side: OTTO, Kaufland, Conrad and more, as one feed.
+    Scx,
 }
 
 impl Marketplace {
     pub fn as_str(&self) -> &'static str {
         match self {
             Marketplace::Amazon => "amazon",
+            Marketplace::Scx => "scx",
         }
     }
 }
@@ -36,6 +39,7 @@ impl MarketplaceAccount {
     pub fn marketplace(&self) -> Marketplace {
         match self.settings {
             AccountSettings::Amazon(_) => Marketplace::Amazon,
+            AccountSettings::Scx(_) => Marketplace::Scx,
         }
     }
 
@@ -43,6 +47,31 @@ impl MarketplaceAccount {
     pub fn seller_id(&self) -> Option<&str> {
         match &self.settings {
             AccountSettings::Amazon(settings) => settings.seller_id.as_deref(),
+            AccountSettings::Scx(settings) => Some(settings.seller_id.as_str()),
+        }
+    }
+
+    /// Where the account's marketplace API lives.
+    pub fn api_base_url(&self) -> &str {
+        match &self.settings {
+            AccountSettings::Amazon(settings) => &settings.api_base_url,
+            AccountSettings::Scx(settings) => &settings.api_base_url,
+        }
+    }
+
+    /// The Secrets Manager secret holding the account's credentials.
+    pub fn credentials_secret(&self) -> &str {
+        match &self.settings {
+            AccountSettings::Amazon(settings) => &settings.credentials_secret,
+            AccountSettings::Scx(settings) => &settings.credentials_secret,
+        }
+    }
+
+    /// How the account answers decisions the marketplace leaves to the seller.
+    pub fn decision_policy(&self) -> DecisionPolicy {
+        match &self.settings {
+            AccountSettings::Amazon(_) => DecisionPolicy::default(),
+            AccountSettings::Scx(settings) => settings.decision_policy,
         }
     }
 }
@@ -53,6 +82,25 @@ impl MarketplaceAccount {
 #[serde(tag = "marketplace", rename_all = "snake_case")]
 pub enum AccountSettings {
     Amazon(AmazonSettings),
+    Scx(ScxSettings),
+}
+
+/// A seller account at JTL's SCX hub. One seller account sells on several channels; an
+/// Orderbridge account imports all of them or only `channels`, so that JTL-Wawi and
+/// Orderbridge can split one seller account's channels instead of competing for its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScxSettings {
+    /// The SCX API, or a loopback sandbox in tests.
+    pub api_base_url: String,
+    /// Secrets Manager secret id holding `{"refresh_token": "…"}` (JTL's seller refresh token).
+    pub credentials_secret: String,
+    /// The seller's id at SCX (`sellerId`).
+    pub seller_id: String,
+    /// The channels this account imports (e.g. `OTTODE`, `KAUFLANDDE`); empty: every channel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<String>,
+    #[serde(default)]
+    pub decision_policy: DecisionPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

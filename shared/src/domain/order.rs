@@ -2,16 +2,18 @@
 //!
 //! ```text
 //!   Pending ──release──▶ Deliverable ──confirm part──▶ PartiallyShipped ──confirm rest──▶ Shipped
-//!      │                    │   └──────────────confirm all─────────────────────────────▶ Shipped
-//!      └──cancel──▶ Cancelled ◀──cancel──┘
+//!      │                    │                             │ (rest cancelled) ───────────▶ Shipped
+//!      └──cancel all──▶ Cancelled ◀──cancel all──┘
 //! ```
-//! A Pending order has no payment and no customer, and may have no prices, by construction; a
-//! Deliverable one has all three. Every transition is a method that returns `Result` and leaves
-//! the order untouched when it refuses.
+//! The status is derived from the lines (ordered, cancelled, shipped units) and whether the
+//! order is released; returns are recorded as facts and don't change it. A Pending order has
+//! no payment and no customer, and may have no prices, by construction; a Deliverable one has
+//! all three. Every transition is a method that returns `Result` and leaves the order
+//! untouched when it refuses. How a marketplace's report changes an order is in [`super::change`].
 
 use super::{
-    AccountId, Currency, Customer, Marketplace, MarketplaceOrderId, Money, OrderItemId, OrderKey, Package,
-    PackageId, Prices, ShipmentRequest,
+    AccountId, Currency, Customer, Decision, LineQuantity, Marketplace, MarketplaceOrder, Money, OrderItemId,
+    OrderKey, OrderLine, Package, PackageId, PackageLine, Prices, ShipmentRequest,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -82,6 +84,14 @@ pub enum OrderState {
     Pending {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         prices: Option<Prices>,
+        /// The buyer and address a marketplace sent before it released the order (SCX sends
+        /// the address while the order is still CREATED, and never again). Withheld: not shown
+        /// as the order's customer and never shipped to until the release.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        withheld_customer: Option<Customer>,
+        /// When the marketplace released the order while prices or address were still missing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        released_at: Option<DateTime<Utc>>,
     },
     Deliverable(Release),
     PartiallyShipped(Release),
@@ -113,111 +123,13 @@ impl OrderState {
     }
 }
 
-/// One line of an order: an item and how many of it were ordered, recorded as shipped by the
-/// merchant, and confirmed as shipped to the marketplace. Prices live in [`Prices`], since a
-/// Pending order may not have them yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderLine {
-    pub item_id: OrderItemId,
-    pub sku: Option<String>,
-    pub title: Option<String>,
-    /// The marketplace's product id (Amazon: the ASIN).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub marketplace_product_id: Option<String>,
-    pub quantity: u32,
-    #[serde(default)]
-    pub quantity_recorded: u32,
-    #[serde(default)]
-    pub quantity_confirmed: u32,
-}
-
-impl OrderLine {
-    pub fn new(
-        item_id: OrderItemId,
-        sku: Option<String>,
-        title: Option<String>,
-        marketplace_product_id: Option<String>,
-        quantity: u32,
-    ) -> Self {
-        Self {
-            item_id,
-            sku,
-            title,
-            marketplace_product_id,
-            quantity,
-            quantity_recorded: 0,
-            quantity_confirmed: 0,
-        }
-    }
-
-    fn unrecorded(&self) -> u32 {
-        self.quantity.saturating_sub(self.quantity_recorded)
-    }
-}
-
-/// An order as a marketplace currently reports it, already validated by the marketplace adapter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MarketplaceOrder {
-    pub id: MarketplaceOrderId,
-    /// The marketplace's sales channel, e.g. Amazon's `A1PA6795UKMFR9`.
-    pub sales_channel: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub state: MarketplaceOrderState,
-    pub lines: Vec<OrderLine>,
-    /// The prices' currency, or before there are prices the sales channel's default currency
-    /// when the adapter knows it. Never an amount.
-    pub currency: Option<Currency>,
-    /// None until the marketplace sends prices (Amazon: once the payment is released).
-    pub prices: Option<Prices>,
-    /// What the buyer paid, once the marketplace released the payment.
-    pub paid_amount: Option<Money>,
-    pub customer: Option<Customer>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MarketplaceOrderState {
-    /// Payment not yet released: must not ship.
-    Pending,
-    Released,
-    PartiallyShipped,
-    Shipped,
-    Cancelled,
-}
-
-impl MarketplaceOrderState {
-    pub fn is_released(&self) -> bool {
-        matches!(
-            self,
-            MarketplaceOrderState::Released
-                | MarketplaceOrderState::PartiallyShipped
-                | MarketplaceOrderState::Shipped
-        )
-    }
-}
-
-impl MarketplaceOrder {
-    /// Prices, payment and customer, when the marketplace has released the order and sent all
-    /// of them. The payment is what the buyer paid, or the order's total when the marketplace
-    /// doesn't itemise payments.
-    pub fn release(&self) -> Option<Release> {
-        if !self.state.is_released() {
-            return None;
-        }
-        let prices = self.prices.clone()?;
-        let customer = self.customer.clone()?;
-        let amount = self.paid_amount.unwrap_or(prices.total);
-        Some(Release { prices, payment: Payment { amount, paid_at: self.updated_at }, customer })
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("order {order} is {from}: cannot {action}")]
     NotAllowed { order: OrderKey, from: OrderStatus, action: &'static str },
     #[error("order {order} has no item {item}")]
     UnknownItem { order: OrderKey, item: OrderItemId },
-    #[error("order {order}, item {item}: {requested} to ship but only {remaining} not yet shipped")]
+    #[error("order {order}, item {item}: {requested} requested but only {remaining} open")]
     QuantityExceeded { order: OrderKey, item: OrderItemId, requested: u32, remaining: u32 },
     #[error("order {order}: a package must hold at least one item with a positive quantity")]
     EmptyPackage { order: OrderKey },
@@ -235,7 +147,21 @@ pub enum OrderEvent {
         status: OrderStatus,
     },
     Released,
+    /// Every unit not shipped was cancelled: the order is Cancelled, or Shipped if some were.
     Cancelled,
+    /// Some units were cancelled; the rest still ship.
+    UnitsCancelled {
+        units: u32,
+    },
+    /// The marketplace reported units shipped that no package of ours confirmed.
+    ShippedAtMarketplace {
+        units: u32,
+    },
+    Returned {
+        units: u32,
+    },
+    /// The marketplace sent a new buyer or shipping address.
+    BuyerChanged,
     PackageRecorded {
         package: u32,
     },
@@ -258,13 +184,24 @@ pub struct SalesOrder {
     pub key: OrderKey,
     pub sales_channel: String,
     pub created_at: DateTime<Utc>,
-    /// The marketplace's last-change time of the data we hold; older data never overwrites newer.
+    /// The marketplace's latest change time among the changes applied to this order.
     pub marketplace_updated_at: DateTime<Utc>,
     pub imported_at: DateTime<Utc>,
     /// The prices' currency once known; before that the sales channel's default, if known.
     pub currency: Option<Currency>,
     pub lines: Vec<OrderLine>,
+    /// Derived from the lines and the release after every change: see [`SalesOrder::restate`].
     pub state: OrderState,
+    /// The marketplace's change time of the customer data held; an older address never
+    /// overwrites a newer one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_as_of: Option<DateTime<Utc>>,
+    /// Ids of the counted changes (returns) already applied, so a repeated one counts once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied_change_ids: Vec<String>,
+    /// Decisions the marketplace left to the seller, open and answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<Decision>,
     /// Packages recorded so far; the next package is numbered one higher.
     #[serde(default)]
     pub packages_recorded: u32,
@@ -276,39 +213,47 @@ pub struct SalesOrder {
 }
 
 impl SalesOrder {
+    /// A new, empty Pending order, which the marketplace's first change fills in.
+    pub(super) fn empty(
+        key: OrderKey,
+        sales_channel: String,
+        created_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            key,
+            sales_channel,
+            created_at,
+            marketplace_updated_at: created_at,
+            imported_at: now,
+            currency: None,
+            lines: Vec::new(),
+            state: OrderState::Pending { prices: None, withheld_customer: None, released_at: None },
+            customer_as_of: None,
+            applied_change_ids: Vec::new(),
+            decisions: Vec::new(),
+            packages_recorded: 0,
+            history: Vec::new(),
+            version: 0,
+        }
+    }
+
     /// A new sales order from a marketplace order seen for the first time. A released order that
     /// arrives with prices, payment and customer is Deliverable at once; one that is released
-    /// but lacks any of them is stored Pending so the status check fetches them. Customer and
-    /// payment data the marketplace sent with a pending order are dropped here.
+    /// but lacks any of them is stored Pending until they arrive. Customer data sent with an
+    /// order the marketplace has not released is withheld.
     pub fn from_marketplace(
         marketplace: Marketplace,
         account_id: AccountId,
         order: &MarketplaceOrder,
         now: DateTime<Utc>,
     ) -> Self {
-        let state = match order.state {
-            MarketplaceOrderState::Cancelled => {
-                OrderState::Cancelled { prices: order.prices.clone(), payment: None, customer: None }
-            }
-            _ => match order.release() {
-                Some(release) => OrderState::Deliverable(release),
-                None => OrderState::Pending { prices: order.prices.clone() },
-            },
-        };
-        let status = state.status();
-        Self {
-            key: OrderKey::new(marketplace, account_id, order.id.clone()),
-            sales_channel: order.sales_channel.clone(),
-            created_at: order.created_at,
-            marketplace_updated_at: order.updated_at,
-            imported_at: now,
-            currency: order.prices.as_ref().map(Prices::currency).or(order.currency),
-            lines: order.lines.clone(),
-            state,
-            packages_recorded: 0,
-            history: vec![HistoryEntry { at: now, event: OrderEvent::Imported { status } }],
-            version: 0,
-        }
+        let key = OrderKey::new(marketplace, account_id, order.id.clone());
+        let mut fresh = Self::empty(key, order.sales_channel.clone(), order.created_at, now);
+        fresh.take_snapshot(order);
+        let status = fresh.status();
+        fresh.note(now, OrderEvent::Imported { status });
+        fresh
     }
 
     pub fn status(&self) -> OrderStatus {
@@ -332,54 +277,90 @@ impl SalesOrder {
     /// None only for a Pending or Cancelled order the marketplace sent no prices for.
     pub fn prices(&self) -> Option<&Prices> {
         match &self.state {
-            OrderState::Pending { prices } | OrderState::Cancelled { prices, .. } => prices.as_ref(),
+            OrderState::Pending { prices, .. } | OrderState::Cancelled { prices, .. } => prices.as_ref(),
             state => state.release().map(|r| &r.prices),
         }
     }
 
-    fn refuse(&self, action: &'static str) -> TransitionError {
+    pub(super) fn refuse(&self, action: &'static str) -> TransitionError {
         TransitionError::NotAllowed { order: self.key.clone(), from: self.status(), action }
     }
 
-    fn note(&mut self, at: DateTime<Utc>, event: OrderEvent) {
+    pub(super) fn note(&mut self, at: DateTime<Utc>, event: OrderEvent) {
         self.history.push(HistoryEntry { at, event });
+    }
+
+    fn line_mut(&mut self, item: &OrderItemId) -> Result<&mut OrderLine, TransitionError> {
+        let order = self.key.clone();
+        self.lines
+            .iter_mut()
+            .find(|l| &l.item_id == item)
+            .ok_or_else(|| TransitionError::UnknownItem { order, item: item.clone() })
     }
 
     /// Pending → Deliverable, once the marketplace released the payment with prices and buyer.
     pub fn release(&mut self, release: Release, at: DateTime<Utc>) -> Result<(), TransitionError> {
-        if !matches!(self.state, OrderState::Pending { .. }) {
+        if self.status() != OrderStatus::Pending {
             return Err(self.refuse("release payment"));
         }
         // Prices that name other lines than the order's would ship or bill the wrong goods.
         Prices::new(&self.lines, release.prices.total, release.prices.unit_prices.clone())
             .map_err(|e| TransitionError::PricesDontFit { order: self.key.clone(), reason: e.to_string() })?;
         self.currency = Some(release.prices.currency());
+        for line in &mut self.lines {
+            line.paid = true;
+        }
         self.state = OrderState::Deliverable(release);
+        self.restate();
         self.note(at, OrderEvent::Released);
         Ok(())
     }
 
-    /// Pending or Deliverable → Cancelled. Once goods have been confirmed as shipped, the
-    /// marketplace handles returns instead.
+    /// Cancels every unit not yet shipped: a Pending or Deliverable order becomes Cancelled, a
+    /// PartiallyShipped one Shipped. Refused when nothing is left to cancel.
     pub fn cancel(&mut self, at: DateTime<Utc>) -> Result<(), TransitionError> {
-        let cancelled = match &self.state {
-            OrderState::Pending { prices } => {
-                OrderState::Cancelled { prices: prices.clone(), payment: None, customer: None }
-            }
-            OrderState::Deliverable(r) => OrderState::Cancelled {
-                prices: Some(r.prices.clone()),
-                payment: Some(r.payment.clone()),
-                customer: Some(r.customer.clone()),
-            },
-            _ => return Err(self.refuse("cancel")),
-        };
-        self.state = cancelled;
+        if !self.lines.iter().any(|l| l.quantity_open() > 0) || self.status() == OrderStatus::Cancelled {
+            return Err(self.refuse("cancel"));
+        }
+        for line in &mut self.lines {
+            line.raise_cancelled(line.quantity_ordered);
+        }
+        self.restate();
         self.note(at, OrderEvent::Cancelled);
         Ok(())
     }
 
+    /// Cancels `units` more units (a cancellation the seller agreed to); the rest still ship.
+    /// Only units neither shipped nor in a recorded package can be cancelled.
+    pub fn cancel_units(&mut self, units: &[LineQuantity], at: DateTime<Utc>) -> Result<(), TransitionError> {
+        let mut lines = self.lines.clone();
+        for wanted in units {
+            let line = lines.iter_mut().find(|l| l.item_id == wanted.item_id).ok_or_else(|| {
+                TransitionError::UnknownItem { order: self.key.clone(), item: wanted.item_id.clone() }
+            })?;
+            if wanted.quantity > line.quantity_unrecorded() {
+                return Err(TransitionError::QuantityExceeded {
+                    order: self.key.clone(),
+                    item: wanted.item_id.clone(),
+                    requested: wanted.quantity,
+                    remaining: line.quantity_unrecorded(),
+                });
+            }
+            line.quantity_cancelled += wanted.quantity;
+        }
+        self.lines = lines;
+        let before = self.status();
+        self.restate();
+        let units = units.iter().map(|u| u.quantity).sum();
+        self.note(at, OrderEvent::UnitsCancelled { units });
+        if before != OrderStatus::Cancelled && self.status() == OrderStatus::Cancelled {
+            self.note(at, OrderEvent::Cancelled);
+        }
+        Ok(())
+    }
+
     /// Records a package the merchant shipped; returns it numbered. Only Deliverable or
-    /// PartiallyShipped orders ship, and never more than was ordered.
+    /// PartiallyShipped orders ship, and never more than is due and not yet in a package.
     pub fn record_package(
         &mut self,
         request: &ShipmentRequest,
@@ -392,50 +373,111 @@ impl SalesOrder {
             return Err(TransitionError::EmptyPackage { order: self.key.clone() });
         }
         let mut lines = self.lines.clone();
+        let mut package_lines = Vec::with_capacity(request.items.len());
         for requested in &request.items {
             let line = lines.iter_mut().find(|l| l.item_id == requested.item_id).ok_or_else(|| {
                 TransitionError::UnknownItem { order: self.key.clone(), item: requested.item_id.clone() }
             })?;
-            if requested.quantity > line.unrecorded() {
+            if requested.quantity > line.quantity_unrecorded() {
                 return Err(TransitionError::QuantityExceeded {
                     order: self.key.clone(),
                     item: requested.item_id.clone(),
                     requested: requested.quantity,
-                    remaining: line.unrecorded(),
+                    remaining: line.quantity_unrecorded(),
                 });
             }
-            line.quantity_recorded += requested.quantity;
+            // Per-unit marketplaces name the units that ship: the next ones not yet packed.
+            let first = line.quantity_recorded.max(line.quantity_shipped) as usize;
+            let unit_ids =
+                line.unit_ids.iter().skip(first).take(requested.quantity as usize).cloned().collect();
+            line.quantity_recorded = line.quantity_recorded.max(line.quantity_shipped) + requested.quantity;
+            package_lines.push(PackageLine {
+                item_id: requested.item_id.clone(),
+                quantity: requested.quantity,
+                unit_ids,
+            });
         }
         let id = PackageId::new(self.packages_recorded + 1).expect("package numbers start at 1");
         self.lines = lines;
         self.packages_recorded += 1;
         self.note(now, OrderEvent::PackageRecorded { package: id.number() });
-        Ok(Package::recorded(self.key.clone(), id, request, now))
+        Ok(Package::recorded(self.key.clone(), id, request, package_lines, now))
     }
 
-    /// The marketplace accepted a package: Deliverable/PartiallyShipped → PartiallyShipped, or
-    /// Shipped once every ordered unit is confirmed.
+    /// Whether `package` completes the order: once it ships, no unit is left to ship.
+    pub fn completed_by(&self, package: &Package) -> bool {
+        self.lines.iter().all(|line| {
+            let in_package: u32 =
+                package.lines.iter().filter(|p| p.item_id == line.item_id).map(|p| p.quantity).sum();
+            line.quantity_open() <= in_package
+        })
+    }
+
+    /// The marketplace accepted a package: its units are shipped. The order becomes
+    /// PartiallyShipped, or Shipped once no unit is open.
     pub fn confirm_package(&mut self, package: &Package, at: DateTime<Utc>) -> Result<(), TransitionError> {
         if package.order != self.key {
             return Err(TransitionError::ForeignPackage { order: self.key.clone(), package: package.id });
         }
-        let release = match &self.state {
-            OrderState::Deliverable(r) | OrderState::PartiallyShipped(r) => r.clone(),
-            _ => return Err(self.refuse("confirm a shipment")),
-        };
-        let mut lines = self.lines.clone();
-        for shipped in &package.lines {
-            let line = lines.iter_mut().find(|l| l.item_id == shipped.item_id).ok_or_else(|| {
-                TransitionError::UnknownItem { order: self.key.clone(), item: shipped.item_id.clone() }
-            })?;
-            line.quantity_confirmed = (line.quantity_confirmed + shipped.quantity).min(line.quantity);
+        if !matches!(self.status(), OrderStatus::Deliverable | OrderStatus::PartiallyShipped) {
+            return Err(self.refuse("confirm a shipment"));
         }
-        self.lines = lines;
-        let complete = self.lines.iter().all(|l| l.quantity_confirmed >= l.quantity);
-        self.state =
-            if complete { OrderState::Shipped(release) } else { OrderState::PartiallyShipped(release) };
+        for shipped in &package.lines {
+            self.line_mut(&shipped.item_id)?;
+        }
+        for shipped in &package.lines {
+            let line = self.line_mut(&shipped.item_id)?;
+            // The marketplace may have reported these units shipped already (SCX sends an
+            // item status for our own notice): the package then adds nothing.
+            let recorded_before = line.quantity_shipped;
+            line.raise_shipped(recorded_before + shipped.quantity);
+        }
+        self.restate();
         self.note(at, OrderEvent::PackageConfirmed { package: package.id.number() });
         Ok(())
+    }
+
+    /// The state as derived from the lines and the release: Cancelled once no unit is due,
+    /// Pending until released, then Deliverable, PartiallyShipped or Shipped by the shipped
+    /// units. Called after every change to the lines.
+    pub(super) fn restate(&mut self) {
+        let due: u32 = self.lines.iter().map(OrderLine::quantity_due).sum();
+        let open: u32 = self.lines.iter().map(OrderLine::quantity_open).sum();
+        let shipped: u32 = self.lines.iter().map(|l| l.quantity_shipped).sum();
+        let state = std::mem::replace(
+            &mut self.state,
+            OrderState::Pending { prices: None, withheld_customer: None, released_at: None },
+        );
+        let release = match state {
+            OrderState::Deliverable(r) | OrderState::PartiallyShipped(r) | OrderState::Shipped(r) => r,
+            OrderState::Cancelled {
+                prices: Some(prices),
+                payment: Some(payment),
+                customer: Some(customer),
+            } => Release { prices, payment, customer },
+            pending_or_cancelled => {
+                self.state = match pending_or_cancelled {
+                    OrderState::Pending { prices, .. } if due == 0 && !self.lines.is_empty() => {
+                        OrderState::Cancelled { prices, payment: None, customer: None }
+                    }
+                    other => other,
+                };
+                return;
+            }
+        };
+        self.state = if due == 0 && !self.lines.is_empty() {
+            OrderState::Cancelled {
+                prices: Some(release.prices),
+                payment: Some(release.payment),
+                customer: Some(release.customer),
+            }
+        } else if open == 0 && !self.lines.is_empty() {
+            OrderState::Shipped(release)
+        } else if shipped > 0 {
+            OrderState::PartiallyShipped(release)
+        } else {
+            OrderState::Deliverable(release)
+        };
     }
 
     /// When the order reached Shipped or Cancelled: its buyer data is kept for the retention
@@ -447,7 +489,11 @@ impl SalesOrder {
         let settling = self.history.iter().rev().find(|h| {
             matches!(
                 h.event,
-                OrderEvent::Cancelled | OrderEvent::PackageConfirmed { .. } | OrderEvent::Imported { .. }
+                OrderEvent::Cancelled
+                    | OrderEvent::UnitsCancelled { .. }
+                    | OrderEvent::ShippedAtMarketplace { .. }
+                    | OrderEvent::PackageConfirmed { .. }
+                    | OrderEvent::Imported { .. }
             )
         });
         Some(settling.map_or(self.imported_at, |h| h.at))
@@ -455,7 +501,9 @@ impl SalesOrder {
 
     /// Whether the order still holds a buyer's name, address, e-mail or phone.
     pub fn holds_buyer_data(&self) -> bool {
-        self.customer().is_some_and(|c| !c.is_erased())
+        let withheld =
+            matches!(&self.state, OrderState::Pending { withheld_customer: Some(c), .. } if !c.is_erased());
+        withheld || self.customer().is_some_and(|c| !c.is_erased())
     }
 
     /// Erases the buyer's name, address, e-mail and phone of a Shipped or Cancelled order,
@@ -478,7 +526,7 @@ impl SalesOrder {
     }
 
     /// Notes that the marketplace reported a change at `updated_at`. Returns false when the
-    /// report is not newer than what is stored, so stale data is never written over newer.
+    /// report is not newer than what is stored.
     pub fn observe_marketplace_update(&mut self, updated_at: DateTime<Utc>) -> bool {
         if updated_at <= self.marketplace_updated_at {
             return false;
@@ -488,7 +536,7 @@ impl SalesOrder {
     }
 
     pub fn total_items(&self) -> u32 {
-        self.lines.iter().map(|l| l.quantity).sum()
+        self.lines.iter().map(|l| l.quantity_ordered).sum()
     }
 }
 

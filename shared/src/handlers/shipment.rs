@@ -27,7 +27,14 @@ pub struct RecordShipment {
     pub account_id: AccountId,
     pub marketplace_order_id: MarketplaceOrderId,
     pub carrier: String,
-    pub tracking_id: String,
+    /// One tracking number, or several (`tracking_ids`) for parcels of the same lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracking_ids: Vec<String>,
+    /// The tracking number of a return label enclosed with the package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_tracking_id: Option<String>,
     pub ship_date: DateTime<Utc>,
     #[serde(default)]
     pub shipping_method: Option<String>,
@@ -45,14 +52,11 @@ impl RecordShipment {
     pub fn request(&self) -> ShipmentRequest {
         ShipmentRequest {
             carrier: self.carrier.clone(),
-            tracking_id: self.tracking_id.clone(),
+            tracking_ids: self.tracking_id.iter().chain(&self.tracking_ids).cloned().collect(),
+            return_tracking_id: self.return_tracking_id.clone(),
             ship_date: self.ship_date,
             shipping_method: self.shipping_method.clone(),
-            items: self
-                .items
-                .iter()
-                .map(|i| PackageLine { item_id: i.order_item_id.clone(), quantity: i.quantity })
-                .collect(),
+            items: self.items.iter().map(|i| PackageLine::new(i.order_item_id.clone(), i.quantity)).collect(),
         }
     }
 }

@@ -1,13 +1,15 @@
 //! Import: fetch every new or changed order of each account and store it as a sales order,
 //! exactly once, advancing the account's position only after the orders up to it are stored.
 
+use super::changes::{self, StoreChangeError, Stored};
 use super::{select_accounts, SelectError};
-use crate::domain::{MarketplaceAccount, MarketplaceOrder, MarketplaceOrderState, OrderStatus, SalesOrder};
-use crate::ports::{MarketplaceError, Metric, Ports, QueueError, StatusCheck, StoreError};
+use crate::domain::{Applied, ChangeError, MarketplaceAccount, OrderChange, OrderStatus};
+use crate::ports::{
+    MarketplaceClient, MarketplaceError, Metric, Ports, QueueError, RejectedOrder, StatusCheck, StoreError,
+};
 use crate::Deadline;
 use serde::Serialize;
 use std::collections::HashSet;
-use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportRequest {
@@ -24,12 +26,20 @@ pub struct AccountImport {
     pub created_cancelled: u32,
     /// Stored orders whose marketplace data changed.
     pub updated: u32,
+    /// Of those, orders the marketplace released (Pending → Deliverable) or cancelled.
+    pub released: u32,
+    pub cancelled: u32,
     /// Orders seen again with nothing newer (overlap between windows, repeated runs).
     pub unchanged: u32,
     pub rejected: u32,
     /// Orders rejected by an earlier run and stored successfully now.
     pub rejections_resolved: u32,
     pub status_checks_queued: u32,
+    /// Changes about orders not stored yet, left unacknowledged for the marketplace to
+    /// deliver again once the order is there.
+    pub deferred: u32,
+    /// Deliveries acknowledged at the marketplace (event feeds).
+    pub acknowledged: u32,
     /// False when the run stopped early (time, quota, error, another run); the next run continues.
     pub caught_up: bool,
     /// The run stopped because the account's marketplace quota was used up.
@@ -88,6 +98,10 @@ pub async fn run(
             created_deliverable = summary.created_deliverable,
             created_cancelled = summary.created_cancelled,
             updated = summary.updated,
+            released = summary.released,
+            cancelled = summary.cancelled,
+            deferred = summary.deferred,
+            acknowledged = summary.acknowledged,
             unchanged = summary.unchanged,
             rejected = summary.rejected,
             status_checks_queued = summary.status_checks_queued,
@@ -132,41 +146,46 @@ async fn import_account(
             }
             Err(error) => return Err(error.into()),
         };
-        for rejected in &batch.rejected {
-            tracing::warn!(
-                account = %account.id,
-                order = rejected.marketplace_order_id.as_deref().unwrap_or("<unreadable>"),
-                reason = %rejected.reason,
-                "marketplace order rejected"
-            );
-            ports.orders.record_rejection(rejected).await?;
-            open_rejections.extend(rejected.marketplace_order_id.clone());
-            summary.rejected += 1;
-        }
-        for order in &batch.orders {
-            store_change(ports, account, order, summary).await?;
-            if open_rejections.remove(order.id.as_str()) {
-                ports.orders.resolve_rejection(&account.id, order.id.as_str(), ports.clock.now()).await?;
-                tracing::info!(account = %account.id, order = %order.id, "earlier rejection resolved");
-                summary.rejections_resolved += 1;
+        let mut receipts = Vec::new();
+        for delivery in batch.deliveries {
+            let stored = store_delivery(
+                ports,
+                account,
+                client.as_ref(),
+                delivery.content,
+                &mut open_rejections,
+                summary,
+            )
+            .await?;
+            if stored {
+                receipts.extend(delivery.receipt);
             }
         }
-        match ports.accounts.save_position(&account.id, position.as_ref(), &batch.next_position).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict { .. }) => {
-                // Another run moved this account on while we worked: it owns the cursor now, and
-                // everything we stored is idempotent, so leave the rest to it.
-                tracing::warn!(account = %account.id, "another import run advanced this account; stopping");
-                return Ok(());
+        if let Some(next) = &batch.next_position {
+            match ports.accounts.save_position(&account.id, position.as_ref(), next).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict { .. }) => {
+                    // Another run moved this account on while we worked: it owns the cursor
+                    // now, and everything we stored is idempotent, so leave the rest to it.
+                    tracing::warn!(account = %account.id, "another import run advanced this account; stopping");
+                    return Ok(());
+                }
+                Err(error) => return Err(error.into()),
             }
-            Err(error) => return Err(error.into()),
         }
-        client.acknowledge(&batch.next_position).await?;
+        // Only now, with every change of these deliveries stored: an acknowledged delivery
+        // is gone from the marketplace's feed.
+        if !receipts.is_empty() {
+            client.acknowledge(&receipts, deadline).await?;
+            summary.acknowledged += receipts.len() as u32;
+        }
         if let Some(until) = batch.imported_until {
             let lag = (ports.clock.now() - until).num_seconds().max(0) as f64;
             ports.metrics.record(account.marketplace(), &account.id, Metric::ImportLagSeconds, lag);
         }
-        position = Some(batch.next_position);
+        if batch.next_position.is_some() {
+            position = batch.next_position;
+        }
         if !batch.more {
             summary.caught_up = true;
             return Ok(());
@@ -174,90 +193,106 @@ async fn import_account(
     }
 }
 
-/// Stores one marketplace order: creates it once, or applies newer marketplace data to the
-/// stored one, queueing a status check when the marketplace released or cancelled it.
-async fn store_change(
+/// Stores one delivery's changes, or records why it could not be read. False when a change
+/// must wait for a later delivery (an event about an order not stored yet): the delivery is
+/// then not acknowledged, and the marketplace delivers it again.
+async fn store_delivery(
     ports: &Ports,
     account: &MarketplaceAccount,
-    order: &MarketplaceOrder,
+    client: &dyn MarketplaceClient,
+    content: Result<Vec<OrderChange>, RejectedOrder>,
+    open_rejections: &mut HashSet<String>,
     summary: &mut AccountImport,
-) -> Result<(), AccountImportError> {
-    let fresh =
-        SalesOrder::from_marketplace(account.marketplace(), account.id.clone(), order, ports.clock.now());
-    let check = StatusCheck::new(account.id.clone(), order.id.clone());
-    let mut latest = ports.orders.get_order(&fresh.key).await?;
-    if latest.is_none() {
-        if fresh.status() == OrderStatus::Pending {
-            // Queued before the insert: a crash between the two leaves a harmless extra
-            // check, never a Pending order that nobody looks at again.
+) -> Result<bool, AccountImportError> {
+    let changes = match content {
+        Ok(changes) => changes,
+        Err(rejected) => {
+            reject(ports, account, rejected, open_rejections, summary).await?;
+            return Ok(true);
+        }
+    };
+    for change in &changes {
+        let stored = match changes::store_change(ports, account, change).await {
+            Ok(stored) => stored,
+            Err(StoreChangeError::Change(ChangeError::OrderNotYetKnown { .. })) => {
+                tracing::info!(account = %account.id, order = %change.order_id, change = change.kind.name(), "change for an order not stored yet; left for redelivery");
+                summary.deferred += 1;
+                return Ok(false);
+            }
+            Err(StoreChangeError::Change(ChangeError::Transition(error))) => {
+                let rejected = RejectedOrder {
+                    account_id: account.id.clone(),
+                    marketplace_order_id: Some(change.order_id.to_string()),
+                    reason: format!("{} refused: {error}", change.kind.name()),
+                    raw_excerpt: String::new(),
+                    rejected_at: ports.clock.now(),
+                    resolved_at: None,
+                };
+                reject(ports, account, rejected, open_rejections, summary).await?;
+                continue;
+            }
+            Err(StoreChangeError::Store(error)) => return Err(error.into()),
+        };
+        count(ports, account, &stored, summary);
+        let order = stored.order();
+        let changed = !matches!(stored, Stored::Applied(Applied::Unchanged, _));
+        if changed && order.status() == OrderStatus::Pending && client.reads_orders() {
+            // Released orders usually arrive complete; a Pending one is looked at again by the
+            // status function (and, should this run die before, by the pending sweep).
+            let check = StatusCheck::new(account.id.clone(), change.order_id.clone());
             ports.status_queue.enqueue(&check, ports.settings.first_status_check_delay).await?;
             summary.status_checks_queued += 1;
         }
-        match ports.orders.insert_order(&fresh).await {
-            Ok(()) => {
-                tracing::info!(order = %fresh.key, status = %fresh.status(), "sales order created");
-                match fresh.status() {
-                    OrderStatus::Pending => summary.created_pending += 1,
-                    OrderStatus::Cancelled => summary.created_cancelled += 1,
-                    _ => summary.created_deliverable += 1,
-                }
-                return Ok(());
-            }
-            // A concurrent run created it first: treat it as a stored order below.
-            Err(StoreError::AlreadyExists { .. }) => latest = ports.orders.get_order(&fresh.key).await?,
-            Err(error) => return Err(error.into()),
+        if open_rejections.remove(change.order_id.as_str()) {
+            ports.orders.resolve_rejection(&account.id, change.order_id.as_str(), ports.clock.now()).await?;
+            tracing::info!(account = %account.id, order = %change.order_id, "earlier rejection resolved");
+            summary.rejections_resolved += 1;
         }
     }
-    for _ in 0..CONFLICT_RETRIES {
-        let Some(mut stored) = latest.take() else {
-            return Err(StoreError::Conflict { what: format!("order {}", fresh.key) }.into());
-        };
-        if !stored.observe_marketplace_update(order.updated_at) {
-            summary.unchanged += 1;
-            return Ok(());
-        }
-        if needs_status_check(stored.status(), order.state) {
-            ports.status_queue.enqueue(&check, Duration::ZERO).await?;
-            summary.status_checks_queued += 1;
-        }
-        match ports.orders.update_order(&stored).await {
-            Ok(()) => {
-                summary.updated += 1;
-                return Ok(());
-            }
-            // Changed meanwhile (a status check, another run): re-read and decide again.
-            Err(StoreError::Conflict { .. }) => latest = ports.orders.get_order(&fresh.key).await?,
-            Err(error) => return Err(error.into()),
-        }
-    }
-    Err(StoreError::Conflict { what: format!("order {}", fresh.key) }.into())
+    Ok(true)
 }
 
-const CONFLICT_RETRIES: usize = 5;
+async fn reject(
+    ports: &Ports,
+    account: &MarketplaceAccount,
+    rejected: RejectedOrder,
+    open_rejections: &mut HashSet<String>,
+    summary: &mut AccountImport,
+) -> Result<(), AccountImportError> {
+    tracing::warn!(
+        account = %account.id,
+        order = rejected.marketplace_order_id.as_deref().unwrap_or("<unreadable>"),
+        reason = %rejected.reason,
+        "marketplace order rejected"
+    );
+    ports.orders.record_rejection(&rejected).await?;
+    open_rejections.extend(rejected.marketplace_order_id);
+    summary.rejected += 1;
+    Ok(())
+}
 
-/// A stored order needs the status function when the marketplace now says something the stored
-/// status doesn't reflect yet: released or cancelled while Pending, cancelled while Deliverable.
-fn needs_status_check(stored: OrderStatus, reported: MarketplaceOrderState) -> bool {
+fn count(ports: &Ports, account: &MarketplaceAccount, stored: &Stored, summary: &mut AccountImport) {
     match stored {
-        OrderStatus::Pending => reported != MarketplaceOrderState::Pending,
-        OrderStatus::Deliverable => reported == MarketplaceOrderState::Cancelled,
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_released_or_cancelled_changes_need_a_status_check() {
-        use MarketplaceOrderState as M;
-        assert!(needs_status_check(OrderStatus::Pending, M::Released));
-        assert!(needs_status_check(OrderStatus::Pending, M::Cancelled));
-        assert!(!needs_status_check(OrderStatus::Pending, M::Pending));
-        assert!(needs_status_check(OrderStatus::Deliverable, M::Cancelled));
-        assert!(!needs_status_check(OrderStatus::Deliverable, M::Released));
-        assert!(!needs_status_check(OrderStatus::Shipped, M::Cancelled));
-        assert!(!needs_status_check(OrderStatus::Cancelled, M::Released));
+        Stored::Created(order) => {
+            tracing::info!(order = %order.key, status = %order.status(), "sales order created");
+            match order.status() {
+                OrderStatus::Pending => summary.created_pending += 1,
+                OrderStatus::Cancelled => summary.created_cancelled += 1,
+                _ => summary.created_deliverable += 1,
+            }
+        }
+        Stored::Applied(Applied::Unchanged, _) => summary.unchanged += 1,
+        Stored::Applied(applied, order) => {
+            tracing::info!(order = %order.key, status = %order.status(), "sales order updated");
+            summary.updated += 1;
+            if applied.released() {
+                summary.released += 1;
+                ports.metrics.record(account.marketplace(), &account.id, Metric::OrdersReleased, 1.0);
+            }
+            if applied.cancelled() {
+                summary.cancelled += 1;
+                ports.metrics.record(account.marketplace(), &account.id, Metric::OrdersCancelled, 1.0);
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! What Orderbridge does, written against the ports only.
 
+pub(crate) mod changes;
 pub mod housekeeping;
 pub mod import;
 pub mod shipment;

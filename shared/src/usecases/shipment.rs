@@ -1,6 +1,7 @@
 //! Shipment confirmation: record the packages a merchant shipped, then report each one to the
 //! marketplace exactly once and mark the order Shipped or PartiallyShipped.
 
+use super::changes::{modify_order, Step};
 use super::{select_accounts, SelectError};
 use crate::domain::{
     AccountId, MarketplaceOrderId, OrderKey, Package, SalesOrder, ShipmentRequest, TransitionError,
@@ -26,6 +27,7 @@ pub enum ShipmentError {
     Store(#[from] StoreError),
 }
 
+/// How often a recording looks again after another package was recorded meanwhile.
 const CONFLICT_RETRIES: usize = 5;
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,43 +52,58 @@ pub async fn record(
         .await?
         .ok_or_else(|| SelectError::UnknownAccount(account_id.clone()))?;
     let key = OrderKey::new(account.marketplace(), account.id.clone(), order_id.clone());
-    for field in [("carrier", &request.carrier), ("tracking_id", &request.tracking_id)] {
-        if field.1.trim().is_empty() || field.1.len() > 100 {
-            return Err(ShipmentError::Invalid {
-                order: key,
-                reason: format!("{} must be 1 to 100 characters", field.0),
-            });
-        }
-    }
+    validate(&key, request)?;
+    let carrier = request.carrier.trim();
+    let tracking = request.tracking_ids[0].trim();
     for _ in 0..CONFLICT_RETRIES {
-        let mut order =
-            ports.orders.get_order(&key).await?.ok_or_else(|| ShipmentError::UnknownOrder(key.clone()))?;
         let existing = ports.orders.packages(&key).await?;
-        if let Some(same) = existing
-            .iter()
-            .find(|p| p.carrier == request.carrier.trim() && p.tracking_id == request.tracking_id.trim())
-        {
+        if let Some(same) = existing.iter().find(|p| p.carrier == carrier && p.tracking_id() == tracking) {
             return Ok(RecordedPackage {
                 order: key.to_string(),
                 package_id: same.id.number(),
                 newly_recorded: false,
             });
         }
-        let package = order.record_package(request, ports.clock.now())?;
-        match ports.orders.record_package(&order, &package).await {
-            Ok(()) => {
-                tracing::info!(order = %key, package = %package.id, "package recorded");
-                return Ok(RecordedPackage {
-                    order: key.to_string(),
-                    package_id: package.id.number(),
-                    newly_recorded: true,
-                });
+        let now = ports.clock.now();
+        let recorded = modify_order(ports.orders.as_ref(), &key, |order| {
+            if order.packages_recorded as usize != existing.len() {
+                // Another package was recorded meanwhile: it may be this one; look again.
+                return Ok(Step::Keep(None));
             }
-            Err(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => continue,
-            Err(error) => return Err(error.into()),
+            let package = order.record_package(request, now)?;
+            Ok::<_, ShipmentError>(Step::SaveWithNewPackage(Some(package.id), package))
+        })
+        .await?
+        .ok_or_else(|| ShipmentError::UnknownOrder(key.clone()))?;
+        if let Some(id) = recorded {
+            tracing::info!(order = %key, package = %id, "package recorded");
+            return Ok(RecordedPackage {
+                order: key.to_string(),
+                package_id: id.number(),
+                newly_recorded: true,
+            });
         }
     }
     Err(StoreError::Conflict { what: format!("order {key}") }.into())
+}
+
+/// Marketplaces take a handful of tracking numbers per package, each a short code.
+const MAX_TRACKING_IDS: usize = 10;
+
+fn validate(key: &OrderKey, request: &ShipmentRequest) -> Result<(), ShipmentError> {
+    let invalid = |reason: String| ShipmentError::Invalid { order: key.clone(), reason };
+    if request.tracking_ids.is_empty() || request.tracking_ids.len() > MAX_TRACKING_IDS {
+        return Err(invalid(format!("a package needs 1 to {MAX_TRACKING_IDS} tracking ids")));
+    }
+    let fields = std::iter::once(("carrier", &request.carrier))
+        .chain(request.tracking_ids.iter().map(|t| ("tracking_id", t)))
+        .chain(request.return_tracking_id.iter().map(|t| ("return_tracking_id", t)));
+    for (name, value) in fields {
+        if value.trim().is_empty() || value.len() > 100 {
+            return Err(invalid(format!("{name} must be 1 to 100 characters")));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -208,10 +225,25 @@ async fn report_package(
     // overtaken by a run that takes the package over; a dead one's packages go out again at
     // the first run after the lease.
     let send_deadline = deadline.earlier(Deadline::after(ports.settings.shipment_claim_lease));
-    match client.confirm_shipment(&order, &package, send_deadline).await {
+    let outcome = match outbox_check(ports, client, &order, &package, send_deadline).await {
+        Ok(OutboxCheck::Send) => client.confirm_shipment(&order, &package, send_deadline).await,
+        Ok(OutboxCheck::OnRecord) => {
+            tracing::info!(order = %key, package = %package.id, "marketplace has the package on record; not sent again");
+            Ok(())
+        }
+        Ok(OutboxCheck::Wait) => {
+            tracing::info!(order = %key, package = %package.id, "an earlier try may have reached the marketplace; waiting for its record");
+            report.retry_later += 1;
+            package
+                .note_failed_attempt("waiting for the marketplace's record of an earlier try".into(), None);
+            return settle_claimed(ports, run, &package).await;
+        }
+        Err(error) => Err(error),
+    };
+    match outcome {
         Ok(()) => {
             package.mark_confirmed(ports.clock.now());
-            save_confirmed(ports, &package, order).await?;
+            save_confirmed(ports, &package).await?;
             report.reported += 1;
             ports.metrics.record(key.marketplace, &key.account_id, Metric::PackagesConfirmed, 1.0);
             tracing::info!(order = %key, package = %package.id, "shipment confirmed to marketplace");
@@ -223,7 +255,8 @@ async fn report_package(
             tracing::warn!(order = %key, package = %package.id, %error, "shipment confirmation failed; will retry");
             report.retry_later += 1;
             report.errors.push(error.to_string());
-            package.note_failed_attempt(error.to_string());
+            let maybe_sent = error.may_have_been_carried_out().then(|| ports.clock.now());
+            package.note_failed_attempt(error.to_string(), maybe_sent);
             settle_claimed(ports, run, &package).await?;
         }
         Err(error) => {
@@ -238,39 +271,52 @@ async fn report_package(
     Ok(())
 }
 
+enum OutboxCheck {
+    Send,
+    OnRecord,
+    Wait,
+}
+
+/// Whether the package may be sent. Where a repeated confirmation is not harmless (SCX) and an
+/// earlier try may have reached the marketplace, its record decides: on record, not sent again;
+/// not on record, sent; unknown, waited for up to the configured time, then sent.
+async fn outbox_check(
+    ports: &Ports,
+    client: &dyn MarketplaceClient,
+    order: &SalesOrder,
+    package: &Package,
+    deadline: Deadline,
+) -> Result<OutboxCheck, MarketplaceError> {
+    let Some(since) = package.uncertain_since().filter(|_| !client.confirms_idempotently()) else {
+        return Ok(OutboxCheck::Send);
+    };
+    match client.shipment_on_record(order, package, deadline).await? {
+        Some(true) => Ok(OutboxCheck::OnRecord),
+        Some(false) => Ok(OutboxCheck::Send),
+        None => {
+            let waited = (ports.clock.now() - since).to_std().unwrap_or_default();
+            Ok(if waited >= ports.settings.uncertain_shipment_wait {
+                OutboxCheck::Send
+            } else {
+                OutboxCheck::Wait
+            })
+        }
+    }
+}
+
 /// Saves the confirmed package together with the order's new shipped state. The marketplace's
 /// acceptance wins over whatever another run stored for the package meanwhile (a Failed, a
 /// claim); only an earlier Confirmed stands, and then the order already counts the package.
-async fn save_confirmed(
-    ports: &Ports,
-    package: &Package,
-    mut order: SalesOrder,
-) -> Result<(), ShipmentError> {
-    for _ in 0..CONFLICT_RETRIES {
-        match order.confirm_package(package, ports.clock.now()) {
-            Ok(()) => {
-                match ports.orders.update_package(package, Some(&order), PackageGuard::NotConfirmed).await {
-                    Ok(()) | Err(StoreError::NotInExpectedState { .. }) => return Ok(()),
-                    Err(StoreError::Conflict { .. }) => {}
-                    Err(error) => return Err(error.into()),
-                }
-            }
-            // The marketplace accepted it, so the package is confirmed whatever the order's
-            // state says now (e.g. cancelled meanwhile); keep the order as it is.
-            Err(_) => {
-                return match ports.orders.update_package(package, None, PackageGuard::NotConfirmed).await {
-                    Ok(()) | Err(StoreError::NotInExpectedState { .. }) => Ok(()),
-                    Err(error) => Err(error.into()),
-                }
-            }
-        }
-        order = ports
-            .orders
-            .get_order(&package.order)
-            .await?
-            .ok_or_else(|| ShipmentError::UnknownOrder(package.order.clone()))?;
-    }
-    Err(StoreError::Conflict { what: format!("order {}", package.order) }.into())
+async fn save_confirmed(ports: &Ports, package: &Package) -> Result<(), ShipmentError> {
+    let now = ports.clock.now();
+    modify_order(ports.orders.as_ref(), &package.order, |order| {
+        // The marketplace accepted it, so the package is confirmed whatever the order's state
+        // says now (e.g. cancelled meanwhile); the order then stays as it is.
+        let with_order = order.confirm_package(package, now).is_ok();
+        Ok::<_, ShipmentError>(Step::SavePackage((), package.clone(), PackageGuard::NotConfirmed, with_order))
+    })
+    .await?
+    .ok_or_else(|| ShipmentError::UnknownOrder(package.order.clone()))
 }
 
 /// Saves a failed attempt while this run still holds the claim; if another run took the package

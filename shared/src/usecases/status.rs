@@ -4,8 +4,9 @@
 //! marketplace's own push (Amazon's `ORDER_CHANGE`). Re-checks are bounded: no chain of checks
 //! perpetuates itself; the sweep looks at long-pending orders instead.
 
+use super::changes::{self, StoreChangeError, Stored};
 use crate::domain::{
-    MarketplaceAccount, MarketplaceOrderState, OrderKey, OrderStatus, SalesOrder, TransitionError,
+    ChangeError, MarketplaceAccount, MarketplaceOrderState, OrderKey, OrderStatus, TransitionError,
 };
 use crate::ports::{
     MarketplaceError, Metric, OrderChangeNotice, Ports, QueueError, Retryable, StatusCheck, StoreError,
@@ -27,6 +28,8 @@ pub enum StatusOutcome {
     Imported(OrderStatus),
     /// Nothing to do: the order already reflects the marketplace (repeated or late message).
     AlreadySettled,
+    /// The marketplace has no order query (SCX): its orders change through the import's feed.
+    LeftToFeed,
 }
 
 /// Where a check comes from; a push needs no early re-checks, the marketplace pushes again.
@@ -52,6 +55,19 @@ pub enum StatusError {
     Transition(#[from] TransitionError),
 }
 
+impl From<StoreChangeError> for StatusError {
+    fn from(error: StoreChangeError) -> Self {
+        match error {
+            StoreChangeError::Store(e) => StatusError::Store(e),
+            StoreChangeError::Change(ChangeError::Transition(e)) => StatusError::Transition(e),
+            // A whole order always creates one; kept as a refusal should that ever change.
+            StoreChangeError::Change(e @ ChangeError::OrderNotYetKnown { .. }) => {
+                StatusError::Store(StoreError::Failed { operation: "store_change", message: e.to_string() })
+            }
+        }
+    }
+}
+
 impl Retryable for StatusError {
     fn is_retryable(&self) -> bool {
         match self {
@@ -68,8 +84,6 @@ pub const MAX_EARLY_RECHECKS: u32 = 4;
 /// How often the status function may send a check on to its own queue (re-checks, throttled
 /// and deferred checks): well below Lambda's recursive-loop detection (about 16).
 pub const MAX_HOPS: u32 = 10;
-
-const CONFLICT_RETRIES: usize = 5;
 
 /// The account a marketplace push is about: an enabled account of that marketplace with that
 /// seller id. None when the push is not for us (a disabled or removed account).
@@ -100,79 +114,40 @@ pub async fn check(
         return Ok(StatusOutcome::AlreadySettled);
     }
     let client = ports.marketplaces.connect(&account).await?;
+    if !client.reads_orders() {
+        // Its orders change only through its feed, which the import reads.
+        return Ok(StatusOutcome::LeftToFeed);
+    }
     let current = client
         .get_order(&key.marketplace_order_id, deadline)
         .await?
         .ok_or_else(|| StatusError::UnknownToMarketplace(key.clone()))?;
-    let mut order = match stored {
-        Some(order) => order,
-        // Pushed (or queued by an import that died) before the order was stored: store it as
-        // the import would; an import storing it meanwhile makes this an update below.
-        None => {
-            let fresh = SalesOrder::from_marketplace(
-                account.marketplace(),
-                account.id.clone(),
-                &current,
-                ports.clock.now(),
-            );
-            match ports.orders.insert_order(&fresh).await {
-                Ok(()) => {
-                    tracing::info!(order = %key, status = %fresh.status(), "sales order created from a status check");
-                    ports.metrics.record(account.marketplace(), &account.id, Metric::OrdersImported, 1.0);
-                    if fresh.status() == OrderStatus::Pending {
-                        pending(ports, &account, check, origin, current.state).await?;
-                    }
-                    return Ok(StatusOutcome::Imported(fresh.status()));
-                }
-                Err(StoreError::AlreadyExists { .. }) => reread(ports, &key).await?,
-                Err(error) => return Err(error.into()),
+    let reported = current.state;
+    // Pushed (or queued by an import that died) before the order was stored: it is stored
+    // as the import would.
+    let outcome = match changes::store_change(ports, &account, &current.into()).await? {
+        Stored::Created(order) => {
+            tracing::info!(order = %key, status = %order.status(), "sales order created from a status check");
+            ports.metrics.record(account.marketplace(), &account.id, Metric::OrdersImported, 1.0);
+            if order.status() == OrderStatus::Pending {
+                pending(ports, &account, check, origin, reported).await?;
             }
+            return Ok(StatusOutcome::Imported(order.status()));
         }
+        Stored::Applied(applied, _) if applied.released() => StatusOutcome::Promoted,
+        Stored::Applied(applied, _) if applied.cancelled() => StatusOutcome::Cancelled,
+        Stored::Applied(_, order) if order.status() == OrderStatus::Pending => {
+            // Released but prices or customer data aren't available yet: look again later.
+            let origin = if reported.is_released() { Origin::Queue } else { origin };
+            return pending(ports, &account, check, origin, reported).await;
+        }
+        Stored::Applied(..) => return Ok(StatusOutcome::AlreadySettled),
     };
-
-    for _ in 0..CONFLICT_RETRIES {
-        let outcome = match (order.status(), current.state) {
-            (OrderStatus::Pending | OrderStatus::Deliverable, MarketplaceOrderState::Cancelled) => {
-                order.cancel(ports.clock.now())?;
-                StatusOutcome::Cancelled
-            }
-            (OrderStatus::Pending, state) if state.is_released() => match current.release() {
-                Some(release) => {
-                    order.release(release, ports.clock.now())?;
-                    StatusOutcome::Promoted
-                }
-                // Released but prices or customer data aren't available yet: look again later.
-                None => return pending(ports, &account, check, Origin::Queue, current.state).await,
-            },
-            (OrderStatus::Pending, state) => return pending(ports, &account, check, origin, state).await,
-            _ => return Ok(StatusOutcome::AlreadySettled),
-        };
-        order.observe_marketplace_update(current.updated_at);
-        match ports.orders.update_order(&order).await {
-            Ok(()) => {
-                tracing::info!(order = %key, outcome = ?outcome, "order status updated");
-                let metric = if outcome == StatusOutcome::Promoted {
-                    Metric::OrdersReleased
-                } else {
-                    Metric::OrdersCancelled
-                };
-                ports.metrics.record(account.marketplace(), &account.id, metric, 1.0);
-                return Ok(outcome);
-            }
-            // A concurrent check (repeated message) got there first; re-read and decide again.
-            Err(StoreError::Conflict { .. }) => order = reread(ports, &key).await?,
-            Err(error) => return Err(error.into()),
-        }
-    }
-    Err(StoreError::Conflict { what: format!("order {key}") }.into())
-}
-
-async fn reread(ports: &Ports, key: &OrderKey) -> Result<SalesOrder, StatusError> {
-    ports
-        .orders
-        .get_order(key)
-        .await?
-        .ok_or_else(|| StoreError::Conflict { what: format!("order {key}") }.into())
+    tracing::info!(order = %key, outcome = ?outcome, "order status updated");
+    let metric =
+        if outcome == StatusOutcome::Promoted { Metric::OrdersReleased } else { Metric::OrdersCancelled };
+    ports.metrics.record(account.marketplace(), &account.id, metric, 1.0);
+    Ok(outcome)
 }
 
 /// The order is still pending with us. A queued check looks again a bounded number of times, with

@@ -55,13 +55,9 @@ impl SalesOrderV1 {
             .lines
             .iter()
             .map(|l| OrderLine {
-                item_id: l.item_id.clone(),
-                sku: l.sku.clone(),
-                title: l.title.clone(),
-                marketplace_product_id: None,
-                quantity: l.quantity,
                 quantity_recorded: l.quantity_recorded,
-                quantity_confirmed: l.quantity_confirmed,
+                quantity_shipped: l.quantity_confirmed,
+                ..OrderLine::new(l.item_id.clone(), l.sku.clone(), l.title.clone(), None, l.quantity)
             })
             .collect();
         let unit_prices: Vec<LinePrice> = self
@@ -89,7 +85,9 @@ impl SalesOrderV1 {
         };
         let optional_prices = prices.clone().and_then(Result::ok);
         let state = match self.state {
-            StateV1::Pending => OrderState::Pending { prices: optional_prices },
+            StateV1::Pending => {
+                OrderState::Pending { prices: optional_prices, withheld_customer: None, released_at: None }
+            }
             StateV1::Deliverable { payment, customer } => {
                 OrderState::Deliverable(released(payment, customer)?)
             }
@@ -110,10 +108,28 @@ impl SalesOrderV1 {
             currency: Some(self.currency),
             lines,
             state,
+            customer_as_of: None,
+            applied_change_ids: Vec::new(),
+            decisions: Vec::new(),
             packages_recorded: self.packages_recorded,
             history: Vec::<HistoryEntry>::new(),
             version: 0,
         })
+    }
+}
+
+/// Orders written before lines counted cancelled units (schemas 1 and 2) were cancelled as a
+/// whole: their lines say nothing of it. On read, a Cancelled order's units not shipped count
+/// as cancelled, so that its status, now derived from the lines, stays Cancelled; released
+/// lines count as paid. Written back in the current shape by the next change.
+pub fn upgrade_schema_2(order: &mut SalesOrder) {
+    let cancelled = order.status() == crate::domain::OrderStatus::Cancelled;
+    let released = order.payment().is_some();
+    for line in &mut order.lines {
+        if cancelled {
+            line.quantity_cancelled = line.quantity_ordered.saturating_sub(line.quantity_shipped);
+        }
+        line.paid |= released;
     }
 }
 

@@ -32,8 +32,9 @@ fn decode<T: DeserializeOwned>(what: &str, item: Item) -> Result<T, StoreError> 
 }
 
 /// The shape of the `order` attribute written by this version. Items without `schema` were
-/// written before prices moved out of the lines and are read through [`super::legacy`].
-const ORDER_SCHEMA: u32 = 2;
+/// written before prices moved out of the lines and are read through [`super::legacy`];
+/// schema 2 lines had no cancelled quantities (see [`super::legacy::upgrade_schema_2`]).
+const ORDER_SCHEMA: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 pub struct OrderRecord {
@@ -89,11 +90,15 @@ impl OrderRecord {
                 .order
                 .upgrade()
                 .map_err(|message| StoreError::Corrupt { what: format!("order {pk}"), message })?;
+            super::legacy::upgrade_schema_2(&mut order);
             order.version = record.version;
             return Ok(order);
         }
         let record: OrderRecord = decode("order", item)?;
         let mut order = record.order;
+        if record.schema < 3 {
+            super::legacy::upgrade_schema_2(&mut order);
+        }
         order.version = record.version;
         Ok(order)
     }

@@ -77,7 +77,12 @@ impl MarketplaceConnector for SpApiConnector {
         &self,
         account: &MarketplaceAccount,
     ) -> Result<Arc<dyn MarketplaceClient>, MarketplaceError> {
-        let AccountSettings::Amazon(settings) = &account.settings;
+        let AccountSettings::Amazon(settings) = &account.settings else {
+            return Err(MarketplaceError::Credentials {
+                account: account.id.clone(),
+                message: format!("is a {} account, not an Amazon one", account.marketplace()),
+            });
+        };
         let mut clients = self.clients.lock().expect("client cache lock");
         if let Some((cached_settings, client)) = clients.get(&account.id) {
             if cached_settings == settings {
@@ -102,7 +107,7 @@ impl MarketplaceConnector for SpApiConnector {
 
 /// Every marketplace call goes over TLS; plain HTTP is accepted only for loopback addresses,
 /// where the sandbox runs in tests and the local run.
-fn require_tls(account: &AccountId, url: &str) -> Result<(), MarketplaceError> {
+pub(crate) fn require_tls(account: &AccountId, url: &str) -> Result<(), MarketplaceError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| MarketplaceError::Credentials {
         account: account.clone(),
         message: format!("invalid URL {url:?}: {e}"),
@@ -173,13 +178,12 @@ mod client_impl {
             let current = AmazonPosition::decode(position, &self.settings, now)
                 .map_err(|message| self.bad_response(OPERATION, message))?;
             let Some(window) = current.next_window(&self.settings, now) else {
-                return Ok(ChangeBatch {
-                    orders: vec![],
-                    rejected: vec![],
-                    next_position: current.encode(),
-                    more: false,
-                    imported_until: Some(current.imported_until),
-                });
+                return Ok(ChangeBatch::polled(
+                    vec![],
+                    current.encode(),
+                    false,
+                    Some(current.imported_until),
+                ));
             };
             let mut query = vec![
                 ("lastUpdatedAfter", iso(window.start)),
@@ -204,29 +208,22 @@ mod client_impl {
                 Some(Value::String(token)) if !token.is_empty() => Some(token.clone()),
                 Some(_) => return Err(self.bad_response(OPERATION, "pagination.nextToken is not a string")),
             };
-            let mut batch_orders: Vec<MarketplaceOrder> = Vec::with_capacity(raw_orders.len());
-            let mut rejected = Vec::new();
+            let mut read: Vec<Result<MarketplaceOrder, RejectedOrder>> = Vec::with_capacity(raw_orders.len());
             for raw in raw_orders {
                 match orders::parse_order(raw) {
                     // The same order twice on a page (or across pages) is stored once anyway;
                     // keep the newest version within the batch.
-                    Ok(order) => match batch_orders.iter_mut().find(|o| o.id == order.id) {
+                    Ok(order) => match read.iter_mut().flatten().find(|o| o.id == order.id) {
                         Some(seen) if seen.updated_at < order.updated_at => *seen = order,
                         Some(_) => {}
-                        None => batch_orders.push(order),
+                        None => read.push(Ok(order)),
                     },
-                    Err(invalid) => rejected.push(self.rejection(raw, invalid)),
+                    Err(invalid) => read.push(Err(self.rejection(raw, invalid))),
                 }
             }
             let more = next_token.is_some();
             let next = current.after_page(&window, next_token);
-            Ok(ChangeBatch {
-                orders: batch_orders,
-                rejected,
-                next_position: next.encode(),
-                more,
-                imported_until: Some(next.imported_until),
-            })
+            Ok(ChangeBatch::polled(read, next.encode(), more, Some(next.imported_until)))
         }
 
         async fn get_order(

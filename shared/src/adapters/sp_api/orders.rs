@@ -197,6 +197,7 @@ pub fn parse_order(order: &Value) -> Result<MarketplaceOrder, Invalid> {
         prices,
         paid_amount,
         customer,
+        accept_until: None,
     })
 }
 
@@ -336,7 +337,7 @@ mod tests {
         assert_eq!(order.state, MarketplaceOrderState::Released);
         assert_eq!(order.paid_amount.unwrap().minor_units, 3998);
         assert_eq!(order.customer.unwrap().shipping_address.city, "Berlin");
-        assert_eq!(order.lines[0].quantity, 2);
+        assert_eq!(order.lines[0].quantity_ordered, 2);
         let prices = order.prices.unwrap();
         assert_eq!(prices.total.minor_units, 3998);
         assert_eq!(prices.unit_price(&order.lines[0].item_id).unwrap().minor_units, 1999);
@@ -369,7 +370,7 @@ mod tests {
                 line.marketplace_product_id.as_deref(),
                 line.sku.as_deref(),
                 line.title.as_deref(),
-                line.quantity
+                line.quantity_ordered
             ),
             (Some("B000000001"), Some("SKU-1"), Some("Mug"), 3)
         );

@@ -45,7 +45,8 @@ pub fn confirm_shipment_body(order: &SalesOrder, package: &Package) -> Value {
     let mut detail = json!({
         "packageReferenceId": package.id.to_string(),
         "carrierCode": known.copied().unwrap_or("Other"),
-        "trackingNumber": package.tracking_id,
+        // Amazon takes one tracking number per package: the first one.
+        "trackingNumber": package.tracking_id(),
         "shipDate": iso(package.ship_date),
         "orderItems": package.lines.iter().map(|l| json!({
             "orderItemId": l.item_id.as_str(),
