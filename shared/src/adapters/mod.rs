@@ -5,6 +5,7 @@ pub mod dynamodb;
 pub mod emf;
 pub mod local;
 pub mod marketplaces;
+pub mod outbound;
 pub mod pacing;
 pub mod redact;
 pub mod secrets;

@@ -8,7 +8,6 @@ use crate::Deadline;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-const SCOPE: &str = "sellingpartnerapi::notifications";
 const ORDER_CHANGE: &str = "ORDER_CHANGE";
 const PAYLOAD_VERSION: &str = "1.0";
 
@@ -61,7 +60,7 @@ impl SpApiClient {
             "name": destination_name(arn),
             "resourceSpecification": { "sqs": { "arn": arn } },
         });
-        let kind = TokenKind::Grantless(SCOPE);
+        let kind = TokenKind::Grantless;
         let response = self.call_as(kind, OPERATION, Method::POST, url, &[], Some(&body), deadline).await?;
         if response.status == StatusCode::CONFLICT {
             // Created meanwhile (another account of the same application): use that one.
@@ -83,7 +82,7 @@ impl SpApiClient {
     ) -> Result<Option<String>, MarketplaceError> {
         const OPERATION: &str = "getDestinations";
         let url = self.url(&["notifications", "v1", "destinations"])?;
-        let kind = TokenKind::Grantless(SCOPE);
+        let kind = TokenKind::Grantless;
         let response = self.call_as(kind, OPERATION, Method::GET, url, &[], None, deadline).await?;
         let destinations =
             response.body.get("payload").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -142,7 +141,7 @@ impl SpApiClient {
     ) -> Result<(), MarketplaceError> {
         const OPERATION: &str = "deleteSubscriptionById";
         let url = self.url(&["notifications", "v1", "subscriptions", ORDER_CHANGE, subscription_id])?;
-        let kind = TokenKind::Grantless(SCOPE);
+        let kind = TokenKind::Grantless;
         // Gone already (404) is what we wanted.
         self.call_as(kind, OPERATION, Method::DELETE, url, &[], None, deadline).await.map(|_| ())
     }
