@@ -75,10 +75,11 @@ text_id!(
     64
 );
 text_id!(
-    /// The marketplace's own order number, e.g. Amazon's `302-1234567-1234567`.
+    /// The marketplace's own order number, e.g. Amazon's `302-1234567-1234567`, or for hubs
+    /// that sell on several channels the channel and its order number (SCX: `OTTODE:4711`).
     MarketplaceOrderId,
     "marketplace order id",
-    100
+    170
 );
 text_id!(
     /// The marketplace's id of one line of an order.
@@ -148,7 +149,7 @@ mod tests {
     fn blank_and_key_breaking_ids_are_refused() {
         assert!(AccountId::parse("  ").is_err());
         assert!(AccountId::parse("a#b").is_err());
-        assert!(MarketplaceOrderId::parse("x".repeat(101)).is_err());
+        assert!(MarketplaceOrderId::parse("x".repeat(171)).is_err());
         assert_eq!(AccountId::parse("amazon-de").unwrap().as_str(), "amazon-de");
     }
 

@@ -122,6 +122,13 @@ impl LineQuantity {
     pub fn new(item_id: OrderItemId, quantity: u32) -> Self {
         Self { item_id, quantity }
     }
+
+    /// Every unit of the line, for marketplaces that report a line's status rather than
+    /// counts (SCX `itemStatus`): applied "at least" quantities are capped at what the line
+    /// allows, so this means "all that can be".
+    pub fn whole_line(item_id: OrderItemId) -> Self {
+        Self { item_id, quantity: u32::MAX }
+    }
 }
 
 #[cfg(test)]
