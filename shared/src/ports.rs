@@ -129,6 +129,20 @@ pub trait OrderStore: Send + Sync {
         settled_before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<SalesOrder>, StoreError>;
+    /// Keeps a delivery exactly as received until `keep_until` (the buyer-data retention; the
+    /// store drops it then). Keeping the same delivery again changes nothing.
+    async fn keep_delivery(
+        &self,
+        account: &AccountId,
+        delivery: &RawDelivery,
+        keep_until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The deliveries kept for an account (of one order, or all), oldest first.
+    async fn kept_deliveries(
+        &self,
+        account: &AccountId,
+        marketplace_order_id: Option<&str>,
+    ) -> Result<Vec<RawDelivery>, StoreError>;
     /// Records (or re-records) an open rejection of an order.
     async fn record_rejection(&self, rejection: &RejectedOrder) -> Result<(), StoreError>;
     /// Marks the open rejection of this order resolved at `at`; does nothing if there is none.

@@ -383,6 +383,100 @@ async fn orders_stored_by_the_previous_version_still_read(store: DynamoStore) {
     assert_eq!(store.get_order(&key).await.unwrap().unwrap().status(), OrderStatus::Deliverable);
 }
 
+async fn cancelled_orders_stored_by_schema_2_stay_cancelled(store: DynamoStore) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    use std::collections::HashMap;
+    let s = |v: &str| A::S(v.into());
+    let n = |v: &str| A::N(v.into());
+    // Schema 2: lines without cancelled units; the state alone said Cancelled.
+    let line = A::M(HashMap::from([
+        ("item_id".into(), s("11111111111111")),
+        ("sku".into(), s("SKU")),
+        ("title".into(), A::Null(true)),
+        ("quantity".into(), n("2")),
+        ("quantity_recorded".into(), n("0")),
+        ("quantity_confirmed".into(), n("0")),
+    ]));
+    let key = A::M(HashMap::from([
+        ("marketplace".into(), s("amazon")),
+        ("account_id".into(), s("amazon-de")),
+        ("marketplace_order_id".into(), s("302-0000000-0000098")),
+    ]));
+    let order = A::M(HashMap::from([
+        ("key".into(), key),
+        ("sales_channel".into(), s("A1PA6795UKMFR9")),
+        ("created_at".into(), s("2026-11-28T10:00:00Z")),
+        ("marketplace_updated_at".into(), s("2026-11-28T10:05:00Z")),
+        ("imported_at".into(), s("2026-11-28T10:06:00Z")),
+        ("currency".into(), s("EUR")),
+        ("lines".into(), A::L(vec![line])),
+        (
+            "state".into(),
+            A::M(HashMap::from([
+                ("status".into(), s("Cancelled")),
+                ("payment".into(), A::Null(true)),
+                ("customer".into(), A::Null(true)),
+            ])),
+        ),
+        ("packages_recorded".into(), n("0")),
+        ("history".into(), A::L(vec![])),
+        ("version".into(), n("2")),
+    ]));
+    let pk = "ORDER#amazon#amazon-de#302-0000000-0000098";
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", s(pk))
+        .item("sk", s("ORDER"))
+        .item("gsi1pk", s("STATUS#Cancelled"))
+        .item("gsi1sk", s(&format!("2026-11-28T10:00:00+00:00#{pk}")))
+        .item("status", s("Cancelled"))
+        .item("account_id", s("amazon-de"))
+        .item("version", n("2"))
+        .item("schema", n("2"))
+        .item("order", order)
+        .send()
+        .await
+        .unwrap();
+    let key = orderbridge::domain::OrderKey::new(
+        Marketplace::Amazon,
+        account_id(),
+        MarketplaceOrderId::parse("302-0000000-0000098").unwrap(),
+    );
+    let mut stored = store.get_order(&key).await.unwrap().unwrap();
+    assert_eq!(stored.status(), OrderStatus::Cancelled);
+    assert_eq!(stored.lines[0].quantity_cancelled, 2, "a whole-order cancellation counts every unit");
+    // A later report of the order changes nothing that would bring it back.
+    assert!(stored.cancel(Utc::now()).is_err());
+    store.update_order(&stored).await.unwrap();
+    assert_eq!(store.get_order(&key).await.unwrap().unwrap().status(), OrderStatus::Cancelled);
+}
+
+async fn deliveries_are_kept_once_each_and_listed_by_order(store: DynamoStore) {
+    use orderbridge::ports::RawDelivery;
+    let delivery = |id: &str, order: &str, minute: u32| RawDelivery {
+        id: id.into(),
+        marketplace_order_id: Some(order.into()),
+        kind: "Channel:Order.New".into(),
+        created_at: Utc.with_ymd_and_hms(2026, 12, 1, 9, minute, 0).unwrap(),
+        body: format!(r#"{{"orderId":"{order}"}}"#),
+    };
+    let keep_until = Utc::now() + chrono::Duration::days(30);
+    let account = account_id();
+    for kept in
+        [delivery("e-2", "OTTODE:2", 2), delivery("e-1", "OTTODE:1", 1), delivery("e-1", "OTTODE:1", 1)]
+    {
+        store.keep_delivery(&account, &kept, keep_until).await.unwrap();
+    }
+    store.keep_delivery(&account, &delivery("e-3", "OTTODE:1", 3), keep_until).await.unwrap();
+    let all = store.kept_deliveries(&account, None).await.unwrap();
+    assert_eq!(all.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["e-1", "e-2", "e-3"]);
+    let of_one = store.kept_deliveries(&account, Some("OTTODE:1")).await.unwrap();
+    assert_eq!(of_one.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["e-1", "e-3"]);
+    assert_eq!(of_one[0], delivery("e-1", "OTTODE:1", 1));
+}
+
 macro_rules! on_both_stores {
     ($($behaviour:ident),* $(,)?) => {
         mod on_moto {
@@ -414,6 +508,8 @@ on_both_stores!(
     an_accepted_confirmation_is_never_overwritten_by_another_runs_failure,
     a_failed_package_is_confirmed_when_the_marketplace_accepted_it_after_all,
     orders_stored_by_the_previous_version_still_read,
+    cancelled_orders_stored_by_schema_2_stay_cancelled,
+    deliveries_are_kept_once_each_and_listed_by_order,
 );
 
 #[tokio::test]

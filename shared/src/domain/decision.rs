@@ -94,3 +94,35 @@ pub enum DecisionPolicy {
     #[default]
     AskOperator,
 }
+
+impl super::SalesOrder {
+    /// The seller's answer to an open decision. Agreeing to a cancellation request cancels
+    /// its units; accepting or refusing an order changes nothing else here (the marketplace
+    /// moves the order on, which its feed reports). Refused when the decision is unknown or
+    /// already answered, or its units can no longer be cancelled.
+    pub fn answer_decision(
+        &mut self,
+        decision_id: &str,
+        accepted: bool,
+        by: AnsweredBy,
+        at: DateTime<Utc>,
+    ) -> Result<(), super::TransitionError> {
+        let Some(index) = self.decisions.iter().position(|d| d.id == decision_id && d.is_open()) else {
+            return Err(super::TransitionError::NoOpenDecision {
+                order: self.key.clone(),
+                decision: decision_id.to_string(),
+            });
+        };
+        if let (true, DecisionKind::Cancellation { units, .. }) = (accepted, &self.decisions[index].kind) {
+            let units = units.clone();
+            self.cancel_units(&units, at)?;
+        }
+        self.decisions[index].answer = Some(Answer { accepted, by, at });
+        Ok(())
+    }
+
+    /// The decisions still waiting for an answer.
+    pub fn open_decisions(&self) -> impl Iterator<Item = &Decision> {
+        self.decisions.iter().filter(|d| d.is_open())
+    }
+}

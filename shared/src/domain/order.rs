@@ -137,6 +137,8 @@ pub enum TransitionError {
     ForeignPackage { order: OrderKey, package: PackageId },
     #[error("order {order}: the release's prices don't fit the order: {reason}")]
     PricesDontFit { order: OrderKey, reason: String },
+    #[error("order {order} has no open decision {decision:?}")]
+    NoOpenDecision { order: OrderKey, decision: String },
 }
 
 /// Something that happened to an order, kept in its history for the operator.

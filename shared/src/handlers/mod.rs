@@ -6,7 +6,7 @@ pub mod import;
 pub mod shipment;
 pub mod status;
 
-use crate::ports::{Retryable, StoreError};
+use crate::ports::{MarketplaceError, Retryable, StoreError};
 use crate::usecases::SelectError;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -25,6 +25,9 @@ pub enum ErrorKind {
     /// The order can't take this shipment now (Pending, Cancelled, more than ordered, an item
     /// it doesn't have). A business refusal, not a malformed event.
     ShipmentRefused,
+    /// The marketplace refused what the seller sent (a decision's answer): past its deadline,
+    /// already answered there, or credentials refused. Not worth a retry as is.
+    MarketplaceRefused,
     /// Some accounts failed; every other account was processed. Reruns are safe.
     AccountsFailed,
     /// Every message of a queue batch failed: the marketplace or the store is down.
@@ -44,6 +47,7 @@ impl ErrorKind {
             ErrorKind::UnknownAccount => "UnknownAccount",
             ErrorKind::OrderNotFound => "OrderNotFound",
             ErrorKind::ShipmentRefused => "ShipmentRefused",
+            ErrorKind::MarketplaceRefused => "MarketplaceRefused",
             ErrorKind::AccountsFailed => "AccountsFailed",
             ErrorKind::BatchFailed => "BatchFailed",
             ErrorKind::StoreUnavailable => "StoreUnavailable",
@@ -78,6 +82,15 @@ impl HandlerError {
 
     pub(crate) fn from_store(function: &'static str, error: &StoreError) -> Self {
         let kind = if error.is_retryable() { ErrorKind::StoreUnavailable } else { ErrorKind::InternalError };
+        Self::new(kind, function, error.to_string())
+    }
+
+    pub(crate) fn from_marketplace(function: &'static str, error: &MarketplaceError) -> Self {
+        let kind = if error.is_retryable() {
+            ErrorKind::MarketplaceUnavailable
+        } else {
+            ErrorKind::MarketplaceRefused
+        };
         Self::new(kind, function, error.to_string())
     }
 

@@ -1,10 +1,14 @@
 //! The shipment function's events: the schedule or `{}` (report every unreported package),
-//! `{"accounts": [...]}` (only those accounts), or `{"record_shipment": {...}}` (record one
-//! package; it is reported at the next run).
+//! `{"accounts": [...]}` (only those accounts), `{"record_shipment": {...}}` (record one
+//! package; it is reported at the next run), or `{"decide": {...}}` (the seller's answer to a
+//! decision the marketplace left open: accept or refuse an order, agree to or deny a
+//! cancellation request; sent to the marketplace at once). All are what the seller reports
+//! to the marketplace.
 
 use super::{is_scheduled_event, parse_console_event, ErrorKind, HandlerError};
-use crate::domain::{AccountId, MarketplaceOrderId, OrderItemId, PackageLine, ShipmentRequest};
+use crate::domain::{AccountId, AnsweredBy, MarketplaceOrderId, OrderItemId, PackageLine, ShipmentRequest};
 use crate::ports::Ports;
+use crate::usecases::decisions::{self, DecisionAnswer, DecisionError};
 use crate::usecases::shipment::{self, RecordedPackage, ShipmentError, ShipmentReport};
 use crate::Deadline;
 use chrono::{DateTime, Utc};
@@ -18,6 +22,7 @@ const FUNCTION: &str = "shipment";
 struct ConsoleShipment {
     accounts: Option<Vec<AccountId>>,
     record_shipment: Option<RecordShipment>,
+    decide: Option<DecisionAnswer>,
 }
 
 /// One package the merchant shipped, as entered on the console or the command line.
@@ -66,11 +71,13 @@ impl RecordShipment {
 pub enum ShipmentResponse {
     Recorded(RecordedPackage),
     Reported(ShipmentReport),
+    Decided(DecisionAnswer),
 }
 
 pub enum ShipmentCommand {
     Report { accounts: Option<Vec<AccountId>> },
     Record(RecordShipment),
+    Decide(DecisionAnswer),
 }
 
 pub fn parse_event(event: Value) -> Result<ShipmentCommand, HandlerError> {
@@ -78,6 +85,12 @@ pub fn parse_event(event: Value) -> Result<ShipmentCommand, HandlerError> {
         return Ok(ShipmentCommand::Report { accounts: None });
     }
     let console: ConsoleShipment = parse_console_event(FUNCTION, event)?;
+    if let Some(answer) = console.decide {
+        if console.accounts.is_some() || console.record_shipment.is_some() {
+            return Err(HandlerError::invalid_event(FUNCTION, "give `decide` alone"));
+        }
+        return Ok(ShipmentCommand::Decide(answer));
+    }
     match (console.accounts, console.record_shipment) {
         (Some(_), Some(_)) => Err(HandlerError::invalid_event(
             FUNCTION,
@@ -98,6 +111,12 @@ pub async fn handle(
     deadline: Deadline,
 ) -> Result<ShipmentResponse, HandlerError> {
     let outcome = match parse_event(event)? {
+        ShipmentCommand::Decide(answer) => {
+            return decisions::decide(ports, &answer, AnsweredBy::Operator, deadline)
+                .await
+                .map(|()| ShipmentResponse::Decided(answer))
+                .map_err(decision_error);
+        }
         ShipmentCommand::Record(record) => {
             shipment::record(ports, &record.account_id, &record.marketplace_order_id, &record.request())
                 .await
@@ -118,4 +137,18 @@ pub async fn handle(
         }
         e @ ShipmentError::Invalid { .. } => HandlerError::invalid_event(FUNCTION, e.to_string()),
     })
+}
+
+fn decision_error(error: DecisionError) -> HandlerError {
+    match error {
+        DecisionError::UnknownAccount(_) => {
+            HandlerError::new(ErrorKind::UnknownAccount, FUNCTION, error.to_string())
+        }
+        DecisionError::UnknownOrder(_) => {
+            HandlerError::new(ErrorKind::OrderNotFound, FUNCTION, error.to_string())
+        }
+        DecisionError::Refused(_) => HandlerError::invalid_event(FUNCTION, error.to_string()),
+        DecisionError::Marketplace(e) => HandlerError::from_marketplace(FUNCTION, &e),
+        DecisionError::Store(e) => HandlerError::from_store(FUNCTION, &e),
+    }
 }

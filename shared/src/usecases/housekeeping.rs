@@ -2,8 +2,9 @@
 //! status checks has to keep itself alive), the gauges an operator watches (pending orders and
 //! the oldest one's age, per account), and the erasure of buyer data past its retention.
 
+use super::decisions;
 use super::status::MAX_EARLY_RECHECKS;
-use crate::domain::{AccountId, Marketplace, OrderStatus};
+use crate::domain::{AccountId, DecisionPolicy, Marketplace, MarketplaceOrderId, OrderKey, OrderStatus};
 use crate::ports::{Metric, Ports, QueueError, StatusCheck, StoreError};
 use crate::Deadline;
 use chrono::{DateTime, Utc};
@@ -25,6 +26,11 @@ pub struct HousekeepingReport {
     /// Long-pending orders sent to the status function for one check each.
     pub pending_checks_queued: u32,
     pub buyer_data_erased: u32,
+    /// Decisions waiting for the seller after this run (see `orderbridge decisions list`).
+    pub open_decisions: u32,
+    /// Open decisions of accounts that accept automatically, answered by this run (their
+    /// first automatic answer at import failed).
+    pub decisions_answered: u32,
     /// False when the invocation's time ran out; the next run goes on.
     pub finished: bool,
 }
@@ -39,11 +45,13 @@ pub async fn run(ports: &Ports, deadline: Deadline) -> Result<HousekeepingReport
     if !sweep_pending(ports, now, deadline, &mut report).await? {
         return Ok(report);
     }
+    open_decisions(ports, deadline, &mut report).await?;
     report.finished = erase_expired_buyer_data(ports, now, deadline, &mut report).await?;
     tracing::info!(
         pending_orders = report.pending_orders,
         pending_checks_queued = report.pending_checks_queued,
         buyer_data_erased = report.buyer_data_erased,
+        open_decisions = report.open_decisions,
         finished = report.finished,
         "housekeeping done"
     );
@@ -97,6 +105,55 @@ async fn sweep_pending(
         ports.metrics.record(marketplace, &account, Metric::OldestPendingAgeSeconds, age);
     }
     Ok(true)
+}
+
+/// Counts the open decisions per account for the gauge, answering those of accounts that
+/// accept automatically (an answer that failed at import is tried again here).
+async fn open_decisions(
+    ports: &Ports,
+    deadline: Deadline,
+    report: &mut HousekeepingReport,
+) -> Result<(), HousekeepingError> {
+    let accounts: Vec<_> = ports.accounts.list_accounts().await?.into_iter().filter(|a| a.enabled).collect();
+    let open = decisions::list(ports, None).await.map_err(|e| match e {
+        decisions::DecisionError::Store(e) => e,
+        other => StoreError::Failed { operation: "list decisions", message: other.to_string() },
+    })?;
+    for account in &accounts {
+        let mine: Vec<_> = open.iter().filter(|d| d.account_id == account.id.as_str()).collect();
+        let mut still_open = mine.len() as u32;
+        if account.decision_policy() == DecisionPolicy::AcceptAutomatically
+            && !mine.is_empty()
+            && !deadline.is_near()
+        {
+            if let Ok(client) = ports.marketplaces.connect(account).await {
+                for decision in &mine {
+                    let key = OrderKey::new(
+                        account.marketplace(),
+                        account.id.clone(),
+                        MarketplaceOrderId::parse(decision.marketplace_order_id.clone()).map_err(|e| {
+                            StoreError::Corrupt { what: "open decision".into(), message: e.to_string() }
+                        })?,
+                    );
+                    if let Some(order) = ports.orders.get_order(&key).await? {
+                        let answered =
+                            decisions::answer_by_policy(ports, account, client.as_ref(), &order, deadline)
+                                .await;
+                        report.decisions_answered += answered;
+                        still_open = still_open.saturating_sub(answered);
+                    }
+                }
+            }
+        }
+        report.open_decisions += still_open;
+        ports.metrics.record(
+            account.marketplace(),
+            &account.id,
+            Metric::OpenDecisions,
+            f64::from(still_open),
+        );
+    }
+    Ok(())
 }
 
 /// Erases the buyer data of orders that settled (Shipped or Cancelled) longer ago than the

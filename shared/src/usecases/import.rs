@@ -2,7 +2,7 @@
 //! exactly once, advancing the account's position only after the orders up to it are stored.
 
 use super::changes::{self, StoreChangeError, Stored};
-use super::{select_accounts, SelectError};
+use super::{decisions, select_accounts, SelectError};
 use crate::domain::{Applied, ChangeError, MarketplaceAccount, OrderChange, OrderStatus};
 use crate::ports::{
     MarketplaceClient, MarketplaceError, Metric, Ports, QueueError, RejectedOrder, StatusCheck, StoreError,
@@ -40,6 +40,8 @@ pub struct AccountImport {
     pub deferred: u32,
     /// Deliveries acknowledged at the marketplace (event feeds).
     pub acknowledged: u32,
+    /// Decisions (accept an order, a cancellation request) the account's policy answered.
+    pub decisions_answered: u32,
     /// False when the run stopped early (time, quota, error, another run); the next run continues.
     pub caught_up: bool,
     /// The run stopped because the account's marketplace quota was used up.
@@ -155,6 +157,7 @@ async fn import_account(
                 delivery.content,
                 &mut open_rejections,
                 summary,
+                deadline,
             )
             .await?;
             if stored {
@@ -203,6 +206,7 @@ async fn store_delivery(
     content: Result<Vec<OrderChange>, RejectedOrder>,
     open_rejections: &mut HashSet<String>,
     summary: &mut AccountImport,
+    deadline: Deadline,
 ) -> Result<bool, AccountImportError> {
     let changes = match content {
         Ok(changes) => changes,
@@ -242,6 +246,10 @@ async fn store_delivery(
             let check = StatusCheck::new(account.id.clone(), change.order_id.clone());
             ports.status_queue.enqueue(&check, ports.settings.first_status_check_delay).await?;
             summary.status_checks_queued += 1;
+        }
+        if changed && order.open_decisions().next().is_some() {
+            summary.decisions_answered +=
+                decisions::answer_by_policy(ports, account, client, order, deadline).await;
         }
         if open_rejections.remove(change.order_id.as_str()) {
             ports.orders.resolve_rejection(&account.id, change.order_id.as_str(), ports.clock.now()).await?;

@@ -1,6 +1,7 @@
 //! What Orderbridge does, written against the ports only.
 
 pub(crate) mod changes;
+pub mod decisions;
 pub mod housekeeping;
 pub mod import;
 pub mod shipment;

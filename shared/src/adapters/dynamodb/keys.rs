@@ -36,6 +36,16 @@ pub fn rejection_sk(order_id: Option<&str>, fallback: &str) -> String {
     format!("{REJECTION_SK_PREFIX}{}", order_id.unwrap_or(fallback))
 }
 
+/// Deliveries kept for replay, one partition per account (an event feed's rate is small),
+/// sorted by order, then time.
+pub fn deliveries_pk(id: &AccountId) -> String {
+    format!("DELIVERIES#{id}")
+}
+
+pub fn delivery_sk(order_id: Option<&str>, created_at: &str, delivery_id: &str) -> String {
+    format!("{}#{created_at}#{delivery_id}", order_id.unwrap_or("-"))
+}
+
 pub fn order_pk(key: &OrderKey) -> String {
     format!("ORDER#{}#{}#{}", key.marketplace, key.account_id, key.marketplace_order_id)
 }

@@ -8,13 +8,15 @@ mod records;
 pub mod schema;
 
 use crate::domain::{AccountId, MarketplaceAccount, OrderKey, OrderStatus, Package, SalesOrder};
-use crate::ports::{AccountStore, FeedPosition, OrderStore, PackageGuard, Page, RejectedOrder, StoreError};
+use crate::ports::{
+    AccountStore, FeedPosition, OrderStore, PackageGuard, Page, RawDelivery, RejectedOrder, StoreError,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use errors::{classify, transaction_error};
-use records::{AccountRecord, OrderRecord, PackageRecord, PositionRecord, RejectionRecord};
+use records::{AccountRecord, DeliveryRecord, OrderRecord, PackageRecord, PositionRecord, RejectionRecord};
 use std::collections::HashMap;
 
 pub use keys::{BY_STATUS_INDEX, UNREPORTED_PACKAGES_INDEX};
@@ -379,6 +381,42 @@ impl OrderStore for DynamoStore {
             Ok(()) | Err(StoreError::NotInExpectedState { .. }) => Ok(()),
             Err(error) => Err(error),
         }
+    }
+
+    async fn keep_delivery(
+        &self,
+        account: &AccountId,
+        delivery: &RawDelivery,
+        keep_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        // A redelivered event overwrites its own copy with the same content.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(DeliveryRecord::item(account, delivery, keep_until)?))
+            .send()
+            .await
+            .map_err(|e| classify("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn kept_deliveries(
+        &self,
+        account: &AccountId,
+        marketplace_order_id: Option<&str>,
+    ) -> Result<Vec<RawDelivery>, StoreError> {
+        let pk = (":pk", s(keys::deliveries_pk(account)));
+        // DynamoDB refuses an empty prefix: the whole partition is queried without one.
+        let items = match marketplace_order_id {
+            Some(id) => {
+                let prefix = (":prefix", s(format!("{id}#")));
+                self.query_all(None, "pk = :pk AND begins_with(sk, :prefix)", vec![pk, prefix], None).await?
+            }
+            None => self.query_all(None, "pk = :pk", vec![pk], None).await?,
+        };
+        let mut kept = items.into_iter().map(DeliveryRecord::delivery).collect::<Result<Vec<_>, _>>()?;
+        kept.sort_by_key(|d| d.created_at);
+        Ok(kept)
     }
 
     async fn rejections(

@@ -234,3 +234,37 @@ impl RejectionRecord {
         decode::<RejectionRecord>("rejected order", item).map(|r| r.rejection)
     }
 }
+
+/// A delivery kept for replay. `expires_at` (epoch seconds) is the table's time-to-live
+/// attribute: DynamoDB deletes the item once the buyer-data retention has passed.
+#[derive(Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    pk: String,
+    sk: String,
+    expires_at: i64,
+    delivery: crate::ports::RawDelivery,
+}
+
+impl DeliveryRecord {
+    pub fn item(
+        account: &crate::domain::AccountId,
+        delivery: &crate::ports::RawDelivery,
+        keep_until: DateTime<Utc>,
+    ) -> Result<Item, StoreError> {
+        let record = DeliveryRecord {
+            pk: keys::deliveries_pk(account),
+            sk: keys::delivery_sk(
+                delivery.marketplace_order_id.as_deref(),
+                &sortable_time(delivery.created_at),
+                &delivery.id,
+            ),
+            expires_at: keep_until.timestamp(),
+            delivery: delivery.clone(),
+        };
+        encode("kept delivery", &record)
+    }
+
+    pub fn delivery(item: Item) -> Result<crate::ports::RawDelivery, StoreError> {
+        decode::<DeliveryRecord>("kept delivery", item).map(|r| r.delivery)
+    }
+}
