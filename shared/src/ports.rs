@@ -310,6 +310,11 @@ pub trait MarketplaceClient: Send + Sync {
     async fn acknowledge(&self, _receipts: &[String], _deadline: Deadline) -> Result<(), MarketplaceError> {
         Ok(())
     }
+    /// Reads a kept delivery again (see [`RawDelivery`]) into its changes, for a replay.
+    /// None for marketplaces that keep no deliveries (their orders can be read again).
+    fn reread_delivery(&self, _raw: &RawDelivery) -> Option<Result<Vec<OrderChange>, RejectedOrder>> {
+        None
+    }
     /// Whether [`Self::get_order`] can read an order (SCX's seller side has no order query:
     /// its orders change only through the feed).
     fn reads_orders(&self) -> bool {

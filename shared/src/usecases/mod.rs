@@ -4,6 +4,7 @@ pub(crate) mod changes;
 pub mod decisions;
 pub mod housekeeping;
 pub mod import;
+pub mod replay;
 pub mod shipment;
 pub mod status;
 
