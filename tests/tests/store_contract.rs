@@ -318,6 +318,40 @@ async fn accounts_and_rejections_are_listed(store: DynamoStore) {
 }
 
 /// An order item as the previous version wrote it (prices on the lines, no `schema`).
+/// Puts an order item as an earlier version wrote it (`schema` None: before schema 2).
+async fn put_stored_order(
+    store: &DynamoStore,
+    order_id: &str,
+    status: &str,
+    version: u64,
+    schema: Option<u32>,
+    order: aws_sdk_dynamodb::types::AttributeValue,
+) -> orderbridge::domain::OrderKey {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let pk = format!("ORDER#amazon#amazon-de#{order_id}");
+    let mut put = store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", A::S(pk.clone()))
+        .item("sk", A::S("ORDER".into()))
+        .item("gsi1pk", A::S(format!("STATUS#{status}")))
+        .item("gsi1sk", A::S(format!("2026-11-28T10:00:00+00:00#{pk}")))
+        .item("status", A::S(status.into()))
+        .item("account_id", A::S("amazon-de".into()))
+        .item("version", A::N(version.to_string()))
+        .item("order", order);
+    if let Some(schema) = schema {
+        put = put.item("schema", A::N(schema.to_string()));
+    }
+    put.send().await.unwrap();
+    orderbridge::domain::OrderKey::new(
+        Marketplace::Amazon,
+        account_id(),
+        MarketplaceOrderId::parse(order_id).unwrap(),
+    )
+}
+
 async fn orders_stored_by_the_previous_version_still_read(store: DynamoStore) {
     use aws_sdk_dynamodb::types::AttributeValue as A;
     use std::collections::HashMap;
@@ -352,27 +386,7 @@ async fn orders_stored_by_the_previous_version_still_read(store: DynamoStore) {
         ("packages_recorded".into(), n("0")),
         ("version".into(), n("4")),
     ]));
-    let pk = "ORDER#amazon#amazon-de#302-0000000-0000099";
-    store
-        .client()
-        .put_item()
-        .table_name(store.table())
-        .item("pk", s(pk))
-        .item("sk", s("ORDER"))
-        .item("gsi1pk", s("STATUS#Pending"))
-        .item("gsi1sk", s(&format!("2026-11-28T10:00:00+00:00#{pk}")))
-        .item("status", s("Pending"))
-        .item("account_id", s("amazon-de"))
-        .item("version", n("4"))
-        .item("order", order)
-        .send()
-        .await
-        .unwrap();
-    let key = orderbridge::domain::OrderKey::new(
-        Marketplace::Amazon,
-        account_id(),
-        MarketplaceOrderId::parse("302-0000000-0000099").unwrap(),
-    );
+    let key = put_stored_order(&store, "302-0000000-0000099", "Pending", 4, None, order).await;
     let mut stored = store.get_order(&key).await.unwrap().unwrap();
     assert_eq!(stored.version, 4);
     assert_eq!(stored.status(), OrderStatus::Pending);
@@ -422,28 +436,7 @@ async fn cancelled_orders_stored_by_schema_2_stay_cancelled(store: DynamoStore) 
         ("history".into(), A::L(vec![])),
         ("version".into(), n("2")),
     ]));
-    let pk = "ORDER#amazon#amazon-de#302-0000000-0000098";
-    store
-        .client()
-        .put_item()
-        .table_name(store.table())
-        .item("pk", s(pk))
-        .item("sk", s("ORDER"))
-        .item("gsi1pk", s("STATUS#Cancelled"))
-        .item("gsi1sk", s(&format!("2026-11-28T10:00:00+00:00#{pk}")))
-        .item("status", s("Cancelled"))
-        .item("account_id", s("amazon-de"))
-        .item("version", n("2"))
-        .item("schema", n("2"))
-        .item("order", order)
-        .send()
-        .await
-        .unwrap();
-    let key = orderbridge::domain::OrderKey::new(
-        Marketplace::Amazon,
-        account_id(),
-        MarketplaceOrderId::parse("302-0000000-0000098").unwrap(),
-    );
+    let key = put_stored_order(&store, "302-0000000-0000098", "Cancelled", 2, Some(2), order).await;
     let mut stored = store.get_order(&key).await.unwrap().unwrap();
     assert_eq!(stored.status(), OrderStatus::Cancelled);
     assert_eq!(stored.lines[0].quantity_cancelled, 2, "a whole-order cancellation counts every unit");
