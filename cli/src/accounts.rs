@@ -145,6 +145,15 @@ async fn subscribe(session: &Session, account: &MarketplaceAccount, queue_arn: &
     }
 }
 
+/// Whether the account's marketplace pushes order changes to subscribe to (Amazon's
+/// `ORDER_CHANGE`); SCX pushes nothing, its import reads the seller's event feed.
+fn pushes_order_changes(account: &MarketplaceAccount) -> bool {
+    account.marketplace() == Marketplace::Amazon
+}
+
+const NOTHING_TO_SUBSCRIBE: &str =
+    "SCX pushes no order changes: nothing to subscribe (the import reads its event feed)";
+
 fn needs_seller_id(account: &MarketplaceAccount) -> bool {
     account.seller_id().is_none() && !is_loopback(api_base_url(account))
 }
@@ -333,9 +342,7 @@ pub async fn add_scx(
     };
     let mut lines = Vec::new();
     if check_new_account(session, deployed, &account, prefix_flag, &mut lines).await?.is_some() {
-        lines.push(
-            "SCX pushes no order changes: nothing to subscribe (the import reads its event feed)".into(),
-        );
+        lines.push(NOTHING_TO_SUBSCRIBE.into());
     }
     lines.push(imports);
     store_new_account(session, &account, lines).await
@@ -382,6 +389,10 @@ pub async fn enable(
     let Some(deployed) = deployed.filter(|_| !session.is_local()) else {
         return Ok(());
     };
+    if !pushes_order_changes(&account) {
+        println!("{NOTHING_TO_SUBSCRIBE}");
+        return Ok(());
+    }
     if options.skip {
         println!("not subscribed to ORDER_CHANGE (--no-subscribe)");
         return Ok(());
@@ -421,7 +432,7 @@ pub async fn disable(
 ) -> Result<()> {
     let mut account = load(session, id).await?;
     let mut failure = None;
-    if deployed.is_some() && !session.is_local() && !keep_subscription {
+    if deployed.is_some() && !session.is_local() && !keep_subscription && pushes_order_changes(&account) {
         let deadline = Deadline::after(MARKETPLACE_TIME);
         let result = async {
             let client = session.ports.marketplaces.connect(&account).await?;

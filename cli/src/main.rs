@@ -190,12 +190,8 @@ enum AddMarketplace {
 
 #[derive(Args)]
 struct AddScxArgs {
-    /// The account's id in Orderbridge, e.g. scx-otto.
-    #[arg(long)]
-    id: String,
-    /// Secrets Manager secret (name or ARN) holding the refresh token, e.g. orderbridge/scx-otto.
-    #[arg(long)]
-    secret: String,
+    #[command(flatten)]
+    account: AddAccountArgs,
     /// The seller's id at SCX (sellerId).
     #[arg(long, value_name = "ID")]
     seller_id: String,
@@ -209,13 +205,6 @@ struct AddScxArgs {
     /// decisions`).
     #[arg(long, value_enum, default_value = "operator", value_name = "auto|operator")]
     decisions: DecisionsFlag,
-    /// The prefix the functions may read secrets under [default: the stack output
-    /// MarketplaceSecretPrefix, else orderbridge/].
-    #[arg(long, value_name = "PREFIX")]
-    secret_prefix: Option<String>,
-    /// Add the account disabled (nothing imported).
-    #[arg(long)]
-    disabled: bool,
 }
 
 #[derive(Subcommand)]
@@ -237,14 +226,28 @@ enum DecisionsCommand {
     DenyCancellation { account: String, order: String, request_id: String },
 }
 
+/// What every `accounts add` takes.
 #[derive(Args)]
-struct AddAmazonArgs {
-    /// The account's id in Orderbridge, e.g. amazon-de.
+struct AddAccountArgs {
+    /// The account's id in Orderbridge, e.g. amazon-de or scx-otto.
     #[arg(long)]
     id: String,
     /// Secrets Manager secret (name or ARN) holding the credentials, e.g. orderbridge/amazon-de.
     #[arg(long)]
     secret: String,
+    /// The prefix the functions may read secrets under [default: the stack output
+    /// MarketplaceSecretPrefix, else orderbridge/].
+    #[arg(long, value_name = "PREFIX")]
+    secret_prefix: Option<String>,
+    /// Add the account disabled (nothing imported, nothing subscribed).
+    #[arg(long)]
+    disabled: bool,
+}
+
+#[derive(Args)]
+struct AddAmazonArgs {
+    #[command(flatten)]
+    account: AddAccountArgs,
     /// Amazon marketplace id(s), e.g. A1PA6795UKMFR9 (amazon.de); repeat for several.
     #[arg(long = "marketplace-id", required = true, value_name = "ID")]
     marketplace_ids: Vec<String>,
@@ -256,13 +259,6 @@ struct AddAmazonArgs {
     api_base_url: String,
     #[arg(long, default_value = "https://api.amazon.com/auth/o2/token", value_name = "URL")]
     token_url: String,
-    /// The prefix the functions may read secrets under [default: the stack output
-    /// MarketplaceSecretPrefix, else orderbridge/].
-    #[arg(long, value_name = "PREFIX")]
-    secret_prefix: Option<String>,
-    /// Add the account disabled (nothing imported, nothing subscribed).
-    #[arg(long)]
-    disabled: bool,
     #[command(flatten)]
     subscribe: SubscribeArgs,
 }
@@ -529,34 +525,34 @@ async fn accounts(session: &Session, deployed: Option<&Deployed>, command: Accou
     match command {
         AccountsCommand::Add { marketplace: AddMarketplace::Amazon(args) } => {
             let new = NewAmazonAccount {
-                id: args.id,
-                secret: args.secret,
+                id: args.account.id,
+                secret: args.account.secret,
                 marketplace_ids: args.marketplace_ids,
                 seller_id: args.seller_id,
                 api_base_url: args.api_base_url,
                 token_url: args.token_url,
-                enabled: !args.disabled,
+                enabled: !args.account.disabled,
             };
             accounts::add_amazon(
                 session,
                 deployed,
                 new,
-                args.secret_prefix.as_deref(),
+                args.account.secret_prefix.as_deref(),
                 &args.subscribe.options(),
             )
             .await?;
         }
         AccountsCommand::Add { marketplace: AddMarketplace::Scx(args) } => {
             let new = NewScxAccount {
-                id: args.id,
-                secret: args.secret,
+                id: args.account.id,
+                secret: args.account.secret,
                 seller_id: args.seller_id,
                 channels: args.channels,
                 api_base_url: args.api_base_url,
                 decision_policy: args.decisions.policy(),
-                enabled: !args.disabled,
+                enabled: !args.account.disabled,
             };
-            accounts::add_scx(session, deployed, new, args.secret_prefix.as_deref()).await?;
+            accounts::add_scx(session, deployed, new, args.account.secret_prefix.as_deref()).await?;
         }
         AccountsCommand::List => {
             for account in session.accounts().await? {

@@ -816,4 +816,13 @@ async fn accounts_add_scx_checks_the_secret_and_subscribes_nothing() {
     assert!(added.contains("nothing to subscribe"), "{added}");
     let listed = assert_ok(&on_moto(args(&["--stack", &stack.name, "accounts", "list"])).await);
     assert_eq!(listed.trim(), "scx-otto\tscx\tenabled\tseller SELLER_1\tchannels OTTODE\tdecisions auto");
+
+    // Nothing to unsubscribe or subscribe again either.
+    let disabled =
+        assert_ok(&on_moto(args(&["--stack", &stack.name, "accounts", "disable", "scx-otto"])).await);
+    assert_eq!(disabled.trim(), "account scx-otto disabled");
+    let enabled =
+        assert_ok(&on_moto(args(&["--stack", &stack.name, "accounts", "enable", "scx-otto"])).await);
+    assert!(enabled.contains("account scx-otto enabled"), "{enabled}");
+    assert!(enabled.contains("nothing to subscribe"), "{enabled}");
 }
