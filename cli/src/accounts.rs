@@ -501,13 +501,13 @@ pub async fn update(session: &Session, id: &str, update: AccountUpdate) -> Resul
             changed.push(format!("decisions {}", policy_name(policy)));
         }
     }
-    if changed.is_empty() && account.marketplace() != Marketplace::Scx {
-        return Err(fatal("nothing to update: pass --seller-id ID"));
-    }
     if changed.is_empty() {
-        return Err(fatal(
-            "nothing to update: pass --seller-id ID, --channel CHANNEL, --all-channels or --decisions auto|operator",
-        ));
+        return Err(fatal(match account.marketplace() {
+            Marketplace::Amazon => "nothing to update: pass --seller-id ID",
+            Marketplace::Scx => {
+                "nothing to update: pass --seller-id ID, --channel CHANNEL, --all-channels or --decisions auto|operator"
+            }
+        }));
     }
     session.ports.accounts.put_account(&account).await?;
     println!("account {} updated: {}", account.id, changed.join(", "));
