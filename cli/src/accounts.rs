@@ -12,8 +12,8 @@ use crate::commands::Session;
 use crate::errors::{aws_error, fatal, one_line};
 use crate::target::Deployed;
 use anyhow::{Context, Result};
-use orderbridge::domain::account::AmazonSettings;
-use orderbridge::domain::{AccountId, AccountSettings, MarketplaceAccount};
+use orderbridge::domain::account::{AmazonSettings, ScxSettings};
+use orderbridge::domain::{AccountId, AccountSettings, DecisionPolicy, Marketplace, MarketplaceAccount};
 use orderbridge::ports::Subscription;
 use orderbridge::Deadline;
 use std::time::Duration;
@@ -21,7 +21,7 @@ use std::time::Duration;
 /// Where the functions may read marketplace credentials when the stack does not say.
 pub const DEFAULT_SECRET_PREFIX: &str = "orderbridge/";
 /// How long one marketplace command (subscribe, unsubscribe, check) may take.
-const MARKETPLACE_TIME: Duration = Duration::from_secs(60);
+pub(crate) const MARKETPLACE_TIME: Duration = Duration::from_secs(60);
 
 /// `accounts add amazon`.
 #[derive(Debug, Clone)]
@@ -145,8 +145,58 @@ async fn subscribe(session: &Session, account: &MarketplaceAccount, queue_arn: &
     }
 }
 
+/// Whether the account's marketplace pushes order changes to subscribe to (Amazon's
+/// `ORDER_CHANGE`); SCX pushes nothing, its import reads the seller's event feed.
+fn pushes_order_changes(account: &MarketplaceAccount) -> bool {
+    account.marketplace() == Marketplace::Amazon
+}
+
+const NOTHING_TO_SUBSCRIBE: &str =
+    "SCX pushes no order changes: nothing to subscribe (the import reads its event feed)";
+
 fn needs_seller_id(account: &MarketplaceAccount) -> bool {
     account.seller_id().is_none() && !is_loopback(api_base_url(account))
+}
+
+/// Refuses an account that exists already and, on a deployed stack, checks its secret where
+/// the functions will look for it. Returns the deployment when the account goes to one (the
+/// local store has no AWS: nothing checked, nothing subscribed). `lines` gets one per step.
+async fn check_new_account<'d>(
+    session: &Session,
+    deployed: Option<&'d Deployed>,
+    account: &MarketplaceAccount,
+    prefix_flag: Option<&str>,
+    lines: &mut Vec<String>,
+) -> Result<Option<&'d Deployed>> {
+    if session.ports.accounts.get_account(&account.id).await?.is_some() {
+        return Err(fatal(format!("account {} exists already", account.id)));
+    }
+    match deployed {
+        Some(deployed) if !session.is_local() => {
+            let prefix = secret_prefix(Some(deployed), prefix_flag);
+            let found = check_secret(&deployed.aws, account.credentials_secret(), &prefix).await?;
+            lines.push(format!("secret {} found under {prefix}", found.name));
+            Ok(Some(deployed))
+        }
+        _ => {
+            lines.push("local store: secret not checked, nothing subscribed".into());
+            Ok(None)
+        }
+    }
+}
+
+/// Stores a checked account, then prints what was done, one line per step.
+async fn store_new_account(
+    session: &Session,
+    account: &MarketplaceAccount,
+    lines: Vec<String>,
+) -> Result<()> {
+    session.add_account(account).await?;
+    println!("account {} added ({})", account.id, if account.enabled { "enabled" } else { "disabled" });
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 /// `accounts add amazon`: checks, subscribes, then stores, so that a refused add leaves nothing
@@ -171,42 +221,153 @@ pub async fn add_amazon(
         *seller_id = new.seller_id.filter(|s| !s.trim().is_empty());
     }
 
-    if session.ports.accounts.get_account(&account.id).await?.is_some() {
-        return Err(fatal(format!("account {} exists already", account.id)));
-    }
     let mut lines = Vec::new();
-    match deployed {
-        Some(deployed) if !session.is_local() => {
-            let prefix = secret_prefix(Some(deployed), prefix_flag);
-            let found = check_secret(&deployed.aws, &new.secret, &prefix).await?;
-            lines.push(format!("secret {} found under {prefix}", found.name));
-            let queue = subscription_queue(Some(deployed), options);
-            match (account.enabled, options.skip, queue) {
-                (false, _, _) => lines.push("not subscribed to ORDER_CHANGE: the account is disabled".into()),
-                (true, true, _) => lines.push("not subscribed to ORDER_CHANGE (--no-subscribe)".into()),
-                (true, false, None) => lines.push(
-                    "not subscribed to ORDER_CHANGE: pass --stack NAME or --order-change-queue-arn ARN"
-                        .into(),
-                ),
-                (true, false, Some(queue)) => {
-                    if needs_seller_id(&account) {
-                        return Err(fatal(
-                            "--seller-id is needed to subscribe: Amazon's ORDER_CHANGE notifications name the seller by it (Seller Central: Settings, Account Info, Merchant Token); or pass --no-subscribe",
-                        ));
-                    }
-                    let line = subscribe(session, &account, &queue).await?;
-                    lines.push(line);
+    if let Some(deployed) = check_new_account(session, deployed, &account, prefix_flag, &mut lines).await? {
+        let queue = subscription_queue(Some(deployed), options);
+        match (account.enabled, options.skip, queue) {
+            (false, _, _) => lines.push("not subscribed to ORDER_CHANGE: the account is disabled".into()),
+            (true, true, _) => lines.push("not subscribed to ORDER_CHANGE (--no-subscribe)".into()),
+            (true, false, None) => lines.push(
+                "not subscribed to ORDER_CHANGE: pass --stack NAME or --order-change-queue-arn ARN".into(),
+            ),
+            (true, false, Some(queue)) => {
+                if needs_seller_id(&account) {
+                    return Err(fatal(
+                        "--seller-id is needed to subscribe: Amazon's ORDER_CHANGE notifications name the seller by it (Seller Central: Settings, Account Info, Merchant Token); or pass --no-subscribe",
+                    ));
                 }
+                let line = subscribe(session, &account, &queue).await?;
+                lines.push(line);
             }
         }
-        _ => lines.push("local store: secret not checked, nothing subscribed".into()),
     }
-    session.add_account(&account).await?;
-    println!("account {} added ({})", account.id, if account.enabled { "enabled" } else { "disabled" });
-    for line in lines {
-        println!("{line}");
+    store_new_account(session, &account, lines).await
+}
+
+/// `accounts add scx`.
+#[derive(Debug, Clone)]
+pub struct NewScxAccount {
+    pub id: String,
+    pub secret: String,
+    pub seller_id: String,
+    /// Empty: every channel of the seller.
+    pub channels: Vec<String>,
+    pub api_base_url: String,
+    pub decision_policy: DecisionPolicy,
+    pub enabled: bool,
+}
+
+/// `--decisions`: how an SCX account answers the decisions SCX leaves to the seller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DecisionsFlag {
+    /// Accept new orders and agree to cancellation requests at once.
+    Auto,
+    /// Leave them to the operator (`orderbridge decisions …`).
+    Operator,
+}
+
+impl DecisionsFlag {
+    pub fn policy(self) -> DecisionPolicy {
+        match self {
+            DecisionsFlag::Auto => DecisionPolicy::AcceptAutomatically,
+            DecisionsFlag::Operator => DecisionPolicy::AskOperator,
+        }
     }
-    Ok(())
+}
+
+/// The `--decisions` value a policy is given by.
+pub fn policy_name(policy: DecisionPolicy) -> &'static str {
+    match policy {
+        DecisionPolicy::AcceptAutomatically => "auto",
+        DecisionPolicy::AskOperator => "operator",
+    }
+}
+
+/// `min` to `max` ASCII word characters (`^\w{min,max}$`).
+fn is_word(value: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// An SCX seller id as JTL defines it (`^\w{1,50}$`).
+pub fn scx_seller_id(value: &str) -> Result<String> {
+    if is_word(value, 1, 50) {
+        Ok(value.to_string())
+    } else {
+        Err(fatal(format!(
+            "seller id {value:?} is not an SCX seller id: 1 to 50 letters, digits or underscores"
+        )))
+    }
+}
+
+/// SCX channels as JTL defines them (`^\w{5,15}$`, e.g. OTTODE), without repeats.
+pub fn scx_channels(values: &[String]) -> Result<Vec<String>> {
+    let mut channels: Vec<String> = Vec::new();
+    for value in values {
+        if !is_word(value, 5, 15) {
+            return Err(fatal(format!(
+                "channel {value:?} is not an SCX channel: 5 to 15 letters, digits or underscores, e.g. OTTODE"
+            )));
+        }
+        if !channels.contains(value) {
+            channels.push(value.clone());
+        }
+    }
+    Ok(channels)
+}
+
+/// `accounts add scx`: checks the secret, then stores. SCX pushes nothing to subscribe to: the
+/// import reads the seller's event feed.
+pub async fn add_scx(
+    session: &Session,
+    deployed: Option<&Deployed>,
+    new: NewScxAccount,
+    prefix_flag: Option<&str>,
+) -> Result<()> {
+    let settings = ScxSettings {
+        api_base_url: new.api_base_url,
+        credentials_secret: new.secret,
+        seller_id: scx_seller_id(&new.seller_id)?,
+        channels: scx_channels(&new.channels)?,
+        decision_policy: new.decision_policy,
+    };
+    let imports = format!(
+        "imports {}, decisions {}",
+        channels_text(&settings.channels),
+        policy_name(settings.decision_policy)
+    );
+    let account = MarketplaceAccount {
+        id: AccountId::parse(&new.id)?,
+        enabled: new.enabled,
+        settings: AccountSettings::Scx(settings),
+    };
+    let mut lines = Vec::new();
+    if check_new_account(session, deployed, &account, prefix_flag, &mut lines).await?.is_some() {
+        lines.push(NOTHING_TO_SUBSCRIBE.into());
+    }
+    lines.push(imports);
+    store_new_account(session, &account, lines).await
+}
+
+/// `channels A,B`, or `all channels` when the list is empty.
+pub fn channels_text(channels: &[String]) -> String {
+    if channels.is_empty() {
+        "all channels".into()
+    } else {
+        format!("channels {}", channels.join(","))
+    }
+}
+
+/// What `accounts list` shows of an account's marketplace settings beyond its seller id (SCX:
+/// its channels and decision policy).
+pub fn settings_text(account: &MarketplaceAccount) -> Option<String> {
+    match &account.settings {
+        AccountSettings::Amazon(_) => None,
+        AccountSettings::Scx(settings) => Some(format!(
+            "{}\tdecisions {}",
+            channels_text(&settings.channels),
+            policy_name(settings.decision_policy)
+        )),
+    }
 }
 
 async fn load(session: &Session, id: &str) -> Result<MarketplaceAccount> {
@@ -228,6 +389,10 @@ pub async fn enable(
     let Some(deployed) = deployed.filter(|_| !session.is_local()) else {
         return Ok(());
     };
+    if !pushes_order_changes(&account) {
+        println!("{NOTHING_TO_SUBSCRIBE}");
+        return Ok(());
+    }
     if options.skip {
         println!("not subscribed to ORDER_CHANGE (--no-subscribe)");
         return Ok(());
@@ -267,7 +432,7 @@ pub async fn disable(
 ) -> Result<()> {
     let mut account = load(session, id).await?;
     let mut failure = None;
-    if deployed.is_some() && !session.is_local() && !keep_subscription {
+    if deployed.is_some() && !session.is_local() && !keep_subscription && pushes_order_changes(&account) {
         let deadline = Deadline::after(MARKETPLACE_TIME);
         let result = async {
             let client = session.ports.marketplaces.connect(&account).await?;
@@ -296,24 +461,53 @@ pub async fn disable(
     }
 }
 
-/// `accounts update ID --seller-id S`.
-pub async fn update(session: &Session, id: &str, seller_id: Option<String>) -> Result<()> {
+/// `accounts update ID`: what to change; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AccountUpdate {
+    pub seller_id: Option<String>,
+    /// SCX: the channels to import (replaces the list); `Some(vec![])` imports every channel.
+    pub channels: Option<Vec<String>>,
+    /// SCX: how decisions are answered.
+    pub decision_policy: Option<DecisionPolicy>,
+}
+
+/// `accounts update ID --seller-id S --channel C… --all-channels --decisions auto|operator`.
+pub async fn update(session: &Session, id: &str, update: AccountUpdate) -> Result<()> {
     let mut account = load(session, id).await?;
     let mut changed = Vec::new();
-    if let Some(seller_id) = seller_id {
+    if let Some(seller_id) = update.seller_id {
         match &mut account.settings {
             AccountSettings::Amazon(settings) => {
                 settings.seller_id = Some(seller_id.clone()).filter(|s| !s.trim().is_empty())
             }
-            AccountSettings::Scx(settings) if !seller_id.trim().is_empty() => {
-                settings.seller_id = seller_id.clone()
-            }
-            AccountSettings::Scx(_) => return Err(fatal("an SCX account needs a seller id")),
+            AccountSettings::Scx(settings) => settings.seller_id = scx_seller_id(&seller_id)?,
         }
         changed.push(format!("seller id {seller_id}"));
     }
+    if update.channels.is_some() || update.decision_policy.is_some() {
+        let AccountSettings::Scx(settings) = &mut account.settings else {
+            return Err(fatal(format!(
+                "account {} is an {} account: --channel, --all-channels and --decisions are for SCX accounts",
+                account.id,
+                account.marketplace()
+            )));
+        };
+        if let Some(channels) = update.channels {
+            settings.channels = scx_channels(&channels)?;
+            changed.push(channels_text(&settings.channels));
+        }
+        if let Some(policy) = update.decision_policy {
+            settings.decision_policy = policy;
+            changed.push(format!("decisions {}", policy_name(policy)));
+        }
+    }
     if changed.is_empty() {
-        return Err(fatal("nothing to update: pass --seller-id ID"));
+        return Err(fatal(match account.marketplace() {
+            Marketplace::Amazon => "nothing to update: pass --seller-id ID",
+            Marketplace::Scx => {
+                "nothing to update: pass --seller-id ID, --channel CHANNEL, --all-channels or --decisions auto|operator"
+            }
+        }));
     }
     session.ports.accounts.put_account(&account).await?;
     println!("account {} updated: {}", account.id, changed.join(", "));

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod aws;
 pub mod commands;
+pub mod decisions;
 pub mod doctor;
 pub mod embedded;
 pub mod errors;

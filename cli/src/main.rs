@@ -6,9 +6,12 @@ use chrono::{DateTime, Utc};
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use orderbridge::domain::{AccountId, OrderStatus, ShipmentRequest};
-use orderbridge_cli::accounts::{self, NewAmazonAccount, SubscribeOptions};
+use orderbridge_cli::accounts::{
+    self, AccountUpdate, DecisionsFlag, NewAmazonAccount, NewScxAccount, SubscribeOptions,
+};
 use orderbridge_cli::aws::{outputs, AwsOptions};
 use orderbridge_cli::commands::{parse_package_line, Session};
+use orderbridge_cli::decisions::{self, Which};
 use orderbridge_cli::errors::{fatal, report};
 use orderbridge_cli::local_run::{self, LocalRunOptions};
 use orderbridge_cli::queues::{self, DeadLetterQueue};
@@ -104,6 +107,12 @@ enum Command {
         #[command(subcommand)]
         command: OrdersCommand,
     },
+    /// Decisions a marketplace leaves to the seller (SCX: accept or refuse a new order, agree to
+    /// or deny a cancellation request), each with its deadline.
+    Decisions {
+        #[command(subcommand)]
+        command: DecisionsCommand,
+    },
     /// Shipments of orders.
     Shipments {
         #[command(subcommand)]
@@ -126,7 +135,8 @@ enum AccountsCommand {
         #[command(subcommand)]
         marketplace: AddMarketplace,
     },
-    /// Every account: id, marketplace, enabled or disabled, seller id.
+    /// Every account: id, marketplace, enabled or disabled, seller id; for SCX also its
+    /// channels and how it answers decisions.
     List,
     /// Stop importing an account. Unsubscribes its order-change notifications first.
     Disable {
@@ -144,9 +154,19 @@ enum AccountsCommand {
     /// Change an account's settings.
     Update {
         id: String,
-        /// The selling partner id (merchant token) Amazon's notifications name.
+        /// The selling partner id (merchant token) Amazon's notifications name; SCX: the
+        /// seller's id at SCX.
         #[arg(long, value_name = "ID")]
         seller_id: Option<String>,
+        /// SCX: import only this channel (e.g. OTTODE); repeat for several. Replaces the list.
+        #[arg(long = "channel", value_name = "CHANNEL", conflicts_with = "all_channels")]
+        channels: Vec<String>,
+        /// SCX: import every channel of the seller.
+        #[arg(long)]
+        all_channels: bool,
+        /// SCX: answer decisions automatically (auto) or leave them to the operator.
+        #[arg(long, value_enum, value_name = "auto|operator")]
+        decisions: Option<DecisionsFlag>,
     },
     /// Orders the marketplace sent that could not be imported, with the reason: the open ones,
     /// or with `--all` also those imported successfully since (with the time they were).
@@ -162,16 +182,72 @@ enum AddMarketplace {
     /// An Amazon seller account. Its Login-with-Amazon credentials must be in Secrets Manager
     /// under the stack's secret prefix, as JSON {"client_id","client_secret","refresh_token"}.
     Amazon(AddAmazonArgs),
+    /// A seller account at JTL's sales-channel hub SCX. Its refresh token must be in Secrets
+    /// Manager under the stack's secret prefix, as JSON {"refresh_token"}. SCX pushes nothing to
+    /// subscribe to: the import reads the seller's event feed.
+    Scx(AddScxArgs),
 }
 
 #[derive(Args)]
-struct AddAmazonArgs {
-    /// The account's id in Orderbridge, e.g. amazon-de.
+struct AddScxArgs {
+    #[command(flatten)]
+    account: AddAccountArgs,
+    /// The seller's id at SCX (sellerId).
+    #[arg(long, value_name = "ID")]
+    seller_id: String,
+    /// Import only this channel, e.g. OTTODE; repeat for several [default: every channel].
+    #[arg(long = "channel", value_name = "CHANNEL")]
+    channels: Vec<String>,
+    /// The SCX API.
+    #[arg(long, value_name = "URL")]
+    api_base_url: String,
+    /// Answer decisions automatically (auto) or leave them to the operator (`orderbridge
+    /// decisions`).
+    #[arg(long, value_enum, default_value = "operator", value_name = "auto|operator")]
+    decisions: DecisionsFlag,
+}
+
+#[derive(Subcommand)]
+enum DecisionsCommand {
+    /// Open decisions, the most urgent first: account, order, decision id, kind, units,
+    /// requested at, respond until.
+    List {
+        /// Only this account's.
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+    },
+    /// Accept a new order (its accept-order decision): it ships.
+    Accept { account: String, order: String },
+    /// Refuse a new order (its accept-order decision): the marketplace cancels it.
+    Refuse { account: String, order: String },
+    /// Agree to a buyer's cancellation request: its units are cancelled.
+    AcceptCancellation { account: String, order: String, request_id: String },
+    /// Deny a buyer's cancellation request: its units ship.
+    DenyCancellation { account: String, order: String, request_id: String },
+}
+
+/// What every `accounts add` takes.
+#[derive(Args)]
+struct AddAccountArgs {
+    /// The account's id in Orderbridge, e.g. amazon-de or scx-otto.
     #[arg(long)]
     id: String,
     /// Secrets Manager secret (name or ARN) holding the credentials, e.g. orderbridge/amazon-de.
     #[arg(long)]
     secret: String,
+    /// The prefix the functions may read secrets under [default: the stack output
+    /// MarketplaceSecretPrefix, else orderbridge/].
+    #[arg(long, value_name = "PREFIX")]
+    secret_prefix: Option<String>,
+    /// Add the account disabled (nothing imported, nothing subscribed).
+    #[arg(long)]
+    disabled: bool,
+}
+
+#[derive(Args)]
+struct AddAmazonArgs {
+    #[command(flatten)]
+    account: AddAccountArgs,
     /// Amazon marketplace id(s), e.g. A1PA6795UKMFR9 (amazon.de); repeat for several.
     #[arg(long = "marketplace-id", required = true, value_name = "ID")]
     marketplace_ids: Vec<String>,
@@ -183,13 +259,6 @@ struct AddAmazonArgs {
     api_base_url: String,
     #[arg(long, default_value = "https://api.amazon.com/auth/o2/token", value_name = "URL")]
     token_url: String,
-    /// The prefix the functions may read secrets under [default: the stack output
-    /// MarketplaceSecretPrefix, else orderbridge/].
-    #[arg(long, value_name = "PREFIX")]
-    secret_prefix: Option<String>,
-    /// Add the account disabled (nothing imported, nothing subscribed).
-    #[arg(long)]
-    disabled: bool,
     #[command(flatten)]
     subscribe: SubscribeArgs,
 }
@@ -385,6 +454,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             session.close().await;
             result?;
         }
+        Command::Decisions { command } => {
+            let (session, _) = open(&targeting, true).await?;
+            let result = decide(&session, command).await;
+            session.close().await;
+            result?;
+        }
         Command::Shipments { command } => {
             let (session, _) = open(&targeting, true).await?;
             let result = shipments(&session, command).await;
@@ -450,26 +525,38 @@ async fn accounts(session: &Session, deployed: Option<&Deployed>, command: Accou
     match command {
         AccountsCommand::Add { marketplace: AddMarketplace::Amazon(args) } => {
             let new = NewAmazonAccount {
-                id: args.id,
-                secret: args.secret,
+                id: args.account.id,
+                secret: args.account.secret,
                 marketplace_ids: args.marketplace_ids,
                 seller_id: args.seller_id,
                 api_base_url: args.api_base_url,
                 token_url: args.token_url,
-                enabled: !args.disabled,
+                enabled: !args.account.disabled,
             };
             accounts::add_amazon(
                 session,
                 deployed,
                 new,
-                args.secret_prefix.as_deref(),
+                args.account.secret_prefix.as_deref(),
                 &args.subscribe.options(),
             )
             .await?;
         }
+        AccountsCommand::Add { marketplace: AddMarketplace::Scx(args) } => {
+            let new = NewScxAccount {
+                id: args.account.id,
+                secret: args.account.secret,
+                seller_id: args.seller_id,
+                channels: args.channels,
+                api_base_url: args.api_base_url,
+                decision_policy: args.decisions.policy(),
+                enabled: !args.account.disabled,
+            };
+            accounts::add_scx(session, deployed, new, args.account.secret_prefix.as_deref()).await?;
+        }
         AccountsCommand::List => {
             for account in session.accounts().await? {
-                println!(
+                let mut line = format!(
                     "{}\t{}\t{}\t{}",
                     account.id,
                     account.marketplace(),
@@ -479,6 +566,10 @@ async fn accounts(session: &Session, deployed: Option<&Deployed>, command: Accou
                         .map(|s| format!("seller {s}"))
                         .unwrap_or_else(|| "no seller id".into())
                 );
+                if let Some(settings) = accounts::settings_text(&account) {
+                    line = format!("{line}\t{settings}");
+                }
+                println!("{line}");
             }
         }
         AccountsCommand::Disable { id, keep_subscription } => {
@@ -487,7 +578,14 @@ async fn accounts(session: &Session, deployed: Option<&Deployed>, command: Accou
         AccountsCommand::Enable { id, subscribe } => {
             accounts::enable(session, deployed, &id, &subscribe.options()).await?;
         }
-        AccountsCommand::Update { id, seller_id } => accounts::update(session, &id, seller_id).await?,
+        AccountsCommand::Update { id, seller_id, channels, all_channels, decisions } => {
+            let update = AccountUpdate {
+                seller_id,
+                channels: (all_channels || !channels.is_empty()).then_some(channels),
+                decision_policy: decisions.map(DecisionsFlag::policy),
+            };
+            accounts::update(session, &id, update).await?
+        }
         AccountsCommand::Rejected { id, all } => {
             let id = AccountId::parse(id)?;
             session.ports.accounts.get_account(&id).await?.with_context(|| format!("no account {id}"))?;
@@ -533,6 +631,24 @@ async fn orders(session: &Session, command: OrdersCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+async fn decide(session: &Session, command: DecisionsCommand) -> Result<()> {
+    match command {
+        DecisionsCommand::List { account } => decisions::list(session, account.as_deref()).await,
+        DecisionsCommand::Accept { account, order } => {
+            decisions::decide(session, &account, &order, Which::Order, true).await
+        }
+        DecisionsCommand::Refuse { account, order } => {
+            decisions::decide(session, &account, &order, Which::Order, false).await
+        }
+        DecisionsCommand::AcceptCancellation { account, order, request_id } => {
+            decisions::decide(session, &account, &order, Which::Cancellation(request_id), true).await
+        }
+        DecisionsCommand::DenyCancellation { account, order, request_id } => {
+            decisions::decide(session, &account, &order, Which::Cancellation(request_id), false).await
+        }
+    }
 }
 
 async fn shipments(session: &Session, command: ShipmentsCommand) -> Result<()> {

@@ -645,3 +645,184 @@ async fn dead_letters_and_failures_come_from_the_stack() {
     assert_eq!(lines[2], "2 records deleted");
     assert_eq!(depth(sqs.clone(), url).await, 0);
 }
+
+// ------------------------------------------------------------------ SCX accounts and decisions
+
+/// `accounts add scx … --local STORE` with the given channels.
+fn add_scx(store: &str, id: &str, channels: &[&str]) -> Output {
+    let mut all =
+        vec!["--local", store, "accounts", "add", "scx", "--id", id, "--secret", "orderbridge/scx-otto"];
+    all.extend(["--seller-id", "SELLER_1", "--api-base-url", "http://127.0.0.1:9"]);
+    for channel in channels {
+        all.extend(["--channel", channel]);
+    }
+    orderbridge(&all, &[])
+}
+
+#[test]
+fn scx_accounts_are_added_listed_and_updated_on_the_local_store() {
+    let dir = std::env::temp_dir().join(unique("ob-scx"));
+    let store = dir.join("store.db");
+    let store = store.to_str().unwrap();
+    let added = assert_ok(&add_scx(store, "scx-otto", &["OTTODE", "KAUFLANDDE"]));
+    assert!(added.contains("account scx-otto added (enabled)"), "{added}");
+    assert!(added.contains("imports channels OTTODE,KAUFLANDDE, decisions operator"), "{added}");
+    let listed = assert_ok(&orderbridge(&["accounts", "list", "--local", store], &[]));
+    assert_eq!(
+        listed.trim(),
+        "scx-otto\tscx\tenabled\tseller SELLER_1\tchannels OTTODE,KAUFLANDDE\tdecisions operator"
+    );
+
+    let output = add_scx(store, "scx-kaufland", &["OTTODE", "OTTO"]);
+    assert_one_line_error(&output, &["channel \"OTTO\"", "not an SCX channel"]);
+    let output = add_scx(store, "scx-otto", &[]);
+    assert_one_line_error(&output, &["account scx-otto exists already"]);
+
+    let updated = assert_ok(&orderbridge(
+        &["--local", store, "accounts", "update", "scx-otto", "--all-channels", "--decisions", "auto"],
+        &[],
+    ));
+    assert_eq!(updated.trim(), "account scx-otto updated: all channels, decisions auto");
+    let listed = assert_ok(&orderbridge(&["accounts", "list", "--local", store], &[]));
+    assert_eq!(listed.trim(), "scx-otto\tscx\tenabled\tseller SELLER_1\tall channels\tdecisions auto");
+
+    assert_ok(&orderbridge(
+        &["--local", store, "accounts", "add", "amazon", "--id", "amazon-de", "--secret", "x"]
+            .into_iter()
+            .chain(["--marketplace-id", "A1PA6795UKMFR9"])
+            .collect::<Vec<_>>(),
+        &[],
+    ));
+    let output =
+        orderbridge(&["--local", store, "accounts", "update", "amazon-de", "--channel", "OTTODE"], &[]);
+    assert_one_line_error(&output, &["amazon-de", "for SCX accounts"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// An SCX order waiting for the seller to accept it until `until`, stored through the store API.
+async fn store_order_to_accept(store: &std::path::Path, account: &str, order: &str, until: &str) {
+    use orderbridge::domain::{
+        AccountId, Marketplace, MarketplaceOrder, MarketplaceOrderId, MarketplaceOrderState, OrderChange,
+        OrderItemId, OrderLine, SalesOrder,
+    };
+    let until = chrono::DateTime::parse_from_rfc3339(until).unwrap().with_timezone(&chrono::Utc);
+    let created = until - chrono::Duration::hours(24);
+    let snapshot = MarketplaceOrder {
+        id: MarketplaceOrderId::parse(order).unwrap(),
+        sales_channel: "OTTODE".into(),
+        created_at: created,
+        updated_at: created,
+        state: MarketplaceOrderState::Pending,
+        lines: vec![OrderLine::new(OrderItemId::parse("A").unwrap(), Some("SKU-A".into()), None, None, 1)],
+        currency: None,
+        prices: None,
+        paid_amount: None,
+        customer: None,
+        accept_until: Some(until),
+    };
+    let order = SalesOrder::from_change(
+        Marketplace::Scx,
+        AccountId::parse(account).unwrap(),
+        &OrderChange::from(snapshot),
+        created,
+    )
+    .unwrap();
+    let session = orderbridge_cli::commands::Session::local(store).await.unwrap();
+    session.ports.orders.insert_order(&order).await.unwrap();
+    session.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_decisions_are_listed_and_an_unreachable_marketplace_leaves_them_open() {
+    let dir = std::env::temp_dir().join(unique("ob-decisions"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("store.db");
+    let store = path.to_str().unwrap().to_string();
+    let run = |list: &[&str]| {
+        let mut all = vec!["--local".to_string(), store.clone()];
+        all.extend(args(list));
+        tokio::task::spawn_blocking(move || {
+            orderbridge(&all.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+        })
+    };
+    assert_ok(
+        &run(&["accounts", "add", "scx", "--id", "scx-otto", "--secret", "s", "--seller-id", "S1"]
+            .into_iter()
+            .chain(["--api-base-url", "http://127.0.0.1:9"])
+            .collect::<Vec<_>>())
+        .await
+        .unwrap(),
+    );
+    let listed = assert_ok(&run(&["decisions", "list"]).await.unwrap());
+    assert_eq!(listed.trim(), "no open decisions");
+
+    store_order_to_accept(&path, "scx-otto", "SCX-4712", "2026-12-05T12:00:00Z").await;
+    store_order_to_accept(&path, "scx-otto", "SCX-4711", "2026-12-04T12:00:00Z").await;
+    let listed = assert_ok(&run(&["decisions", "list", "--account", "scx-otto"]).await.unwrap());
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert_eq!(
+        lines[0],
+        "scx-otto\tSCX-4711\taccept-order\taccept-order\t-\trequested 2026-12-03T12:00:00+00:00\trespond until 2026-12-04T12:00:00+00:00",
+        "the most urgent first"
+    );
+    assert!(lines[1].starts_with("scx-otto\tSCX-4712\taccept-order"), "{listed}");
+
+    // The marketplace can't be reached (no SCX connector, nothing listening): one line, and the
+    // decision stays open.
+    let output = run(&["decisions", "accept", "scx-otto", "SCX-4711"]).await.unwrap();
+    assert_one_line_error(&output, &["accept-order", "SCX-4711", "scx-otto", "not answered", "stays open"]);
+    let listed = assert_ok(&run(&["decisions", "list"]).await.unwrap());
+    assert!(listed.contains("scx-otto\tSCX-4711\taccept-order"), "{listed}");
+    let output = run(&["decisions", "deny-cancellation", "scx-otto", "SCX-4711", "req-1"]).await.unwrap();
+    assert_one_line_error(&output, &["req-1", "stays open"]);
+    let output = run(&["decisions", "list", "--account", "nope"]).await.unwrap();
+    assert_one_line_error(&output, &["no account nope"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_add_scx_checks_the_secret_and_subscribes_nothing() {
+    let stack = test_stack(true).await;
+    let secret = format!("orderbridge/{}", unique("scx-otto"));
+    let add = |secret: &str| {
+        args(&[
+            "accounts",
+            "add",
+            "scx",
+            "--stack",
+            &stack.name,
+            "--id",
+            "scx-otto",
+            "--secret",
+            secret,
+            "--seller-id",
+            "SELLER_1",
+            "--channel",
+            "OTTODE",
+            "--api-base-url",
+            "http://127.0.0.1:9",
+            "--decisions",
+            "auto",
+        ])
+    };
+    let output = on_moto(add(&secret)).await;
+    assert_one_line_error(&output, &[&format!("no secret {secret}"), "create it first"]);
+
+    create_secret(&secret, r#"{"refresh_token":"rtoken"}"#).await;
+    let added = assert_ok(&on_moto(add(&secret)).await);
+    assert!(added.contains("account scx-otto added (enabled)"), "{added}");
+    assert!(added.contains(&format!("secret {secret} found under orderbridge/")), "{added}");
+    assert!(added.contains("nothing to subscribe"), "{added}");
+    let listed = assert_ok(&on_moto(args(&["--stack", &stack.name, "accounts", "list"])).await);
+    assert_eq!(listed.trim(), "scx-otto\tscx\tenabled\tseller SELLER_1\tchannels OTTODE\tdecisions auto");
+
+    // Nothing to unsubscribe or subscribe again either.
+    let disabled =
+        assert_ok(&on_moto(args(&["--stack", &stack.name, "accounts", "disable", "scx-otto"])).await);
+    assert_eq!(disabled.trim(), "account scx-otto disabled");
+    let enabled =
+        assert_ok(&on_moto(args(&["--stack", &stack.name, "accounts", "enable", "scx-otto"])).await);
+    assert!(enabled.contains("account scx-otto enabled"), "{enabled}");
+    assert!(enabled.contains("nothing to subscribe"), "{enabled}");
+}
