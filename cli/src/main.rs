@@ -175,6 +175,15 @@ enum AccountsCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Apply the account's kept marketplace deliveries again, oldest first (SCX events, kept
+    /// for the buyer-data retention): the backfill of a marketplace without an order query.
+    /// Idempotent: changes only what is missing.
+    Replay {
+        id: String,
+        /// Only the deliveries of this order (SCX: CHANNEL:ORDER_ID).
+        #[arg(long, value_name = "ORDER")]
+        order: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -585,6 +594,11 @@ async fn accounts(session: &Session, deployed: Option<&Deployed>, command: Accou
                 decision_policy: decisions.map(DecisionsFlag::policy),
             };
             accounts::update(session, &id, update).await?
+        }
+        AccountsCommand::Replay { id, order } => {
+            let id = AccountId::parse(id)?;
+            let report = orderbridge::usecases::replay::replay(&session.ports, &id, order.as_deref()).await?;
+            println!("{}", serde_json::to_string(&report)?);
         }
         AccountsCommand::Rejected { id, all } => {
             let id = AccountId::parse(id)?;
