@@ -4,6 +4,7 @@
 //!
 //! [`AccountSettings`]: crate::domain::AccountSettings
 
+use crate::adapters::scx::ScxConnector;
 use crate::adapters::secrets::SecretSource;
 use crate::adapters::sp_api::SpApiConnector;
 use crate::domain::{Marketplace, MarketplaceAccount};
@@ -22,7 +23,12 @@ impl MarketplaceRouter {
     /// Every marketplace Orderbridge speaks, reading credentials from `secrets` and pacing
     /// calls through `pacer` (shared by every concurrent invocation in Lambda).
     pub fn standard(secrets: Arc<dyn SecretSource>, pacer: Arc<dyn CallPacer>) -> Self {
-        Self::default().with(Marketplace::Amazon, Arc::new(SpApiConnector::new(secrets).with_pacer(pacer)))
+        Self::default()
+            .with(
+                Marketplace::Amazon,
+                Arc::new(SpApiConnector::new(secrets.clone()).with_pacer(pacer.clone())),
+            )
+            .with(Marketplace::Scx, Arc::new(ScxConnector::new(secrets).with_pacer(pacer)))
     }
 
     /// Routes `marketplace`'s accounts to `connector` (tests plug in their own).

@@ -8,6 +8,7 @@ pub mod marketplaces;
 pub mod outbound;
 pub mod pacing;
 pub mod redact;
+pub mod scx;
 pub mod secrets;
 pub mod sp_api;
 pub mod sqs;

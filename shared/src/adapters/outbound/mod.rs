@@ -12,6 +12,7 @@ mod caller;
 mod classify;
 mod request;
 mod retry;
+mod tls;
 mod token;
 
 pub use caller::{ApiCaller, Pacing, PacingPlan, TokenPlacement};
@@ -20,6 +21,7 @@ pub use request::{ApiRequest, ApiResponse, RequestBody};
 pub use retry::{
     jitter, parse_retry_after, throttle_hint, x_ratelimit_headers, RateLimit, RateLimitHeaders, RetryPolicy,
 };
+pub use tls::require_tls;
 pub use token::{request_token, AccessToken, TokenCache, TokenSource};
 
 #[cfg(test)]
