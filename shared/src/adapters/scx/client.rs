@@ -4,9 +4,12 @@ use super::events::{self, ORDER_EVENT_TYPES};
 use super::http::ScxClient;
 use super::shipping;
 use crate::adapters::outbound::ApiRequest;
-use crate::domain::{Decision, DecisionKind, MarketplaceOrder, MarketplaceOrderId, Package, SalesOrder};
+use crate::domain::{
+    Decision, DecisionKind, MarketplaceOrder, MarketplaceOrderId, OrderChange, Package, SalesOrder,
+};
 use crate::ports::{
-    AccessCheck, ChangeBatch, FeedPosition, MarketplaceClient, MarketplaceError, Subscription,
+    AccessCheck, ChangeBatch, FeedPosition, MarketplaceClient, MarketplaceError, RawDelivery, RejectedOrder,
+    Subscription,
 };
 use crate::Deadline;
 use async_trait::async_trait;
@@ -26,6 +29,17 @@ pub const MIN_TIME_FOR_A_BATCH: Duration = Duration::from_secs(60);
 const PAGE_SIZE: usize = 100;
 
 impl ScxClient {
+    fn unreadable_kept(&self, raw: &RawDelivery, reason: String) -> RejectedOrder {
+        RejectedOrder {
+            account_id: self.account.clone(),
+            marketplace_order_id: raw.marketplace_order_id.clone(),
+            reason: format!("kept {} event {}: {reason}", raw.kind, raw.id),
+            raw_excerpt: String::new(),
+            rejected_at: Utc::now(),
+            resolved_at: None,
+        }
+    }
+
     fn bad_response(&self, operation: &'static str, message: impl Into<String>) -> MarketplaceError {
         MarketplaceError::BadResponse { account: self.account.clone(), operation, message: message.into() }
     }
@@ -148,6 +162,14 @@ impl MarketplaceClient for ScxClient {
 
     fn reads_orders(&self) -> bool {
         false
+    }
+
+    fn reread_delivery(&self, raw: &RawDelivery) -> Option<Result<Vec<OrderChange>, RejectedOrder>> {
+        // The kept body is the event envelope as received: read exactly as the feed's.
+        let Ok(envelope) = serde_json::from_str::<Value>(&raw.body) else {
+            return Some(Err(self.unreadable_kept(raw, "the kept body is not JSON".into())));
+        };
+        Some(events::changes(&envelope).map_err(|invalid| self.unreadable_kept(raw, invalid.to_string())))
     }
 
     async fn get_order(
