@@ -329,6 +329,7 @@ pub async fn add_scx(
         seller_id: scx_seller_id(&new.seller_id)?,
         channels: scx_channels(&new.channels)?,
         decision_policy: new.decision_policy,
+        requests_per_minute: None,
     };
     let imports = format!(
         "imports {}, decisions {}",

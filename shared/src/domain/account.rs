@@ -101,6 +101,10 @@ pub struct ScxSettings {
     pub channels: Vec<String>,
     #[serde(default)]
     pub decision_policy: DecisionPolicy,
+    /// Requests per minute and seller route, where JTL granted more than the assumed default
+    /// of 10 (unpublished for seller routes); None: 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
