@@ -3,7 +3,7 @@
 use super::events::{self, ORDER_EVENT_TYPES};
 use super::http::ScxClient;
 use super::shipping;
-use crate::adapters::outbound::ApiRequest;
+use crate::adapters::outbound::{is_token_rejection, ApiRequest};
 use crate::domain::{Decision, DecisionKind, MarketplaceOrder, MarketplaceOrderId, Package, SalesOrder};
 use crate::ports::{
     AccessCheck, ChangeBatch, FeedPosition, MarketplaceClient, MarketplaceError, Subscription,
@@ -77,7 +77,7 @@ impl ScxClient {
             })
     }
 
-    /// A seller call JTL answers 201 when it took it.
+    /// A seller call JTL answers 201 when it took it; sent once (see [`ScxClient::send_once`]).
     async fn put(
         &self,
         operation: &'static str,
@@ -86,9 +86,14 @@ impl ScxClient {
         deadline: Deadline,
     ) -> Result<(), MarketplaceError> {
         let url = self.url(&["v1", "seller", "order", route])?;
-        let response = self.send(&ApiRequest::new(operation, Method::PUT, url).json(body), deadline).await?;
+        let response =
+            self.send_once(&ApiRequest::new(operation, Method::PUT, url).json(body), deadline).await?;
         match response.status {
             status if status.is_success() => Ok(()),
+            status if is_token_rejection(status) => Err(MarketplaceError::Credentials {
+                account: self.account.clone(),
+                message: format!("the hub rejected fresh session tokens for {operation}"),
+            }),
             StatusCode::NOT_FOUND => {
                 Err(self.refused(operation, "the hub does not know the order or request"))
             }
@@ -172,7 +177,9 @@ impl MarketplaceClient for ScxClient {
         _deadline: Deadline,
     ) -> Result<Option<bool>, MarketplaceError> {
         let shipped = package.lines.iter().all(|unit| {
-            order.lines.iter().any(|line| line.item_id == unit.item_id && line.quantity_open() == 0)
+            order.lines.iter().any(|line| {
+                line.item_id == unit.item_id && line.quantity_open() == 0 && line.quantity_shipped > 0
+            })
         });
         Ok(shipped.then_some(true))
     }

@@ -7,8 +7,8 @@
 
 use super::auth::{self, ScxTokens};
 use crate::adapters::outbound::{
-    x_ratelimit_headers, ApiCaller, ApiRequest, ApiResponse, Pacing, PacingPlan, TokenCache, TokenPlacement,
-    TokenSource,
+    is_token_rejection, x_ratelimit_headers, ApiCaller, ApiRequest, ApiResponse, Pacing, PacingPlan,
+    RetryPolicy, TokenCache, TokenPlacement, TokenSource,
 };
 use crate::adapters::secrets::SecretSource;
 use crate::domain::account::ScxSettings;
@@ -29,6 +29,10 @@ pub struct ScxClient {
     pub(super) account: AccountId,
     pub(super) settings: ScxSettings,
     caller: ApiCaller,
+    /// For the order calls, which JTL does not document as idempotent (every shipping notice
+    /// becomes an event at the channel): never retried after an attempt that may have been
+    /// carried out, which the shipment outbox settles instead.
+    once: ApiCaller,
     tokens: Arc<ScxTokens>,
 }
 
@@ -48,16 +52,20 @@ impl ScxClient {
             secrets,
             request_timeout,
         });
-        let caller = ApiCaller::new(
-            account.clone(),
-            http,
-            TokenCache::new(tokens.clone()),
-            TokenPlacement::Bearer,
-            Pacing { pacer, plan: pacing_plan() },
-        )
-        .with_request_timeout(request_timeout)
-        .with_rate_limit_headers(x_ratelimit_headers);
-        Self { account, settings, caller, tokens }
+        let caller = |policy: RetryPolicy| {
+            ApiCaller::new(
+                account.clone(),
+                http.clone(),
+                TokenCache::new(tokens.clone()),
+                TokenPlacement::Bearer,
+                Pacing { pacer: pacer.clone(), plan: pacing_plan() },
+            )
+            .with_request_timeout(request_timeout)
+            .with_rate_limit_headers(x_ratelimit_headers)
+            .with_retry_policy(policy)
+        };
+        let once = caller(RetryPolicy { max_attempts: 1, ..RetryPolicy::default() });
+        Self { caller: caller(RetryPolicy::default()), once, account, settings, tokens }
     }
 
     /// A new session token, straight from `POST /v1/auth`: proof that the credentials work.
@@ -77,6 +85,23 @@ impl ScxClient {
         deadline: Deadline,
     ) -> Result<ApiResponse, MarketplaceError> {
         self.caller.send(request, deadline).await
+    }
+
+    /// Sends `request` once: only a rejected token (the request was not carried out) is
+    /// answered by sending it again with a new one.
+    pub(super) async fn send_once(
+        &self,
+        request: &ApiRequest,
+        deadline: Deadline,
+    ) -> Result<ApiResponse, MarketplaceError> {
+        let mut renewals = 0;
+        loop {
+            let response = self.once.send(request, deadline).await?;
+            if !is_token_rejection(response.status) || renewals >= RetryPolicy::default().max_token_renewals {
+                return Ok(response);
+            }
+            renewals += 1;
+        }
     }
 }
 
