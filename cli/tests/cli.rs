@@ -719,6 +719,7 @@ async fn store_order_to_accept(store: &std::path::Path, account: &str, order: &s
         paid_amount: None,
         customer: None,
         accept_until: Some(until),
+        seller_id: None,
     };
     let order = SalesOrder::from_change(
         Marketplace::Scx,

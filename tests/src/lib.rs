@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod fault_proxy;
+pub mod scx;
 
 pub use orderbridge_cli::embedded::EmbeddedStore;
 

@@ -39,6 +39,7 @@ fn order(n: u32) -> SalesOrder {
         paid_amount: None,
         customer: None,
         accept_until: None,
+        seller_id: None,
     };
     SalesOrder::from_marketplace(Marketplace::Amazon, account_id(), &marketplace_order, Utc::now())
 }

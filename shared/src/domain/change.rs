@@ -36,6 +36,9 @@ pub struct MarketplaceOrder {
     pub customer: Option<Customer>,
     /// The seller must accept or refuse the order by then (SCX `UNACKED` orders).
     pub accept_until: Option<DateTime<Utc>>,
+    /// The seller's id the marketplace names the order under, where it differs per channel
+    /// (SCX: each channel's `sellerId`); answers about the order must name it.
+    pub seller_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,6 +286,7 @@ impl SalesOrder {
 
     /// Fills a new order from the marketplace's first report of it.
     pub(super) fn take_snapshot(&mut self, order: &MarketplaceOrder) {
+        self.marketplace_seller_id = order.seller_id.clone();
         self.lines = order.lines.iter().map(|l| OrderLine { quantity_recorded: 0, ..l.clone() }).collect();
         self.marketplace_updated_at = order.updated_at;
         // A new order has nothing to refuse the report with: its own lines are the report's.

@@ -69,6 +69,7 @@ fn created_order() -> MarketplaceOrder {
         paid_amount: None,
         customer: None,
         accept_until: None,
+        seller_id: None,
     }
 }
 

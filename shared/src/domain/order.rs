@@ -191,6 +191,9 @@ pub struct SalesOrder {
     pub imported_at: DateTime<Utc>,
     /// The prices' currency once known; before that the sales channel's default, if known.
     pub currency: Option<Currency>,
+    /// The seller's id the marketplace names this order under (SCX: the channel's `sellerId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace_seller_id: Option<String>,
     pub lines: Vec<OrderLine>,
     /// Derived from the lines and the release after every change: see [`SalesOrder::restate`].
     pub state: OrderState,
@@ -229,6 +232,7 @@ impl SalesOrder {
             marketplace_updated_at: created_at,
             imported_at: now,
             currency: None,
+            marketplace_seller_id: None,
             lines: Vec::new(),
             state: OrderState::Pending { prices: None, withheld_customer: None, released_at: None },
             customer_as_of: None,

@@ -113,6 +113,7 @@ fn marketplace_order(state: MarketplaceOrderState) -> MarketplaceOrder {
         paid_amount: Some(euros(4_990)),
         customer: Some(customer()),
         accept_until: None,
+        seller_id: None,
     }
 }
 

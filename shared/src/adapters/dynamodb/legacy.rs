@@ -108,6 +108,7 @@ impl SalesOrderV1 {
             currency: Some(self.currency),
             lines,
             state,
+            marketplace_seller_id: None,
             customer_as_of: None,
             applied_change_ids: Vec::new(),
             decisions: Vec::new(),

@@ -3,7 +3,7 @@
 use super::events::{self, ORDER_EVENT_TYPES};
 use super::http::ScxClient;
 use super::shipping;
-use crate::adapters::outbound::ApiRequest;
+use crate::adapters::outbound::{is_token_rejection, ApiRequest};
 use crate::domain::{
     Decision, DecisionKind, MarketplaceOrder, MarketplaceOrderId, OrderChange, Package, SalesOrder,
 };
@@ -29,6 +29,12 @@ pub const MIN_TIME_FOR_A_BATCH: Duration = Duration::from_secs(60);
 const PAGE_SIZE: usize = 100;
 
 impl ScxClient {
+    /// The `sellerId` the order came under (each channel gives the seller its own), or the
+    /// account's for orders stored before it was kept.
+    fn seller_id_of<'o>(&'o self, order: &'o SalesOrder) -> &'o str {
+        order.marketplace_seller_id.as_deref().unwrap_or(&self.settings.seller_id)
+    }
+
     fn unreadable_kept(&self, raw: &RawDelivery, reason: String) -> RejectedOrder {
         RejectedOrder {
             account_id: self.account.clone(),
@@ -91,7 +97,7 @@ impl ScxClient {
             })
     }
 
-    /// A seller call JTL answers 201 when it took it.
+    /// A seller call JTL answers 201 when it took it; sent once (see [`ScxClient::send_once`]).
     async fn put(
         &self,
         operation: &'static str,
@@ -100,9 +106,14 @@ impl ScxClient {
         deadline: Deadline,
     ) -> Result<(), MarketplaceError> {
         let url = self.url(&["v1", "seller", "order", route])?;
-        let response = self.send(&ApiRequest::new(operation, Method::PUT, url).json(body), deadline).await?;
+        let response =
+            self.send_once(&ApiRequest::new(operation, Method::PUT, url).json(body), deadline).await?;
         match response.status {
             status if status.is_success() => Ok(()),
+            status if is_token_rejection(status) => Err(MarketplaceError::Credentials {
+                account: self.account.clone(),
+                message: format!("the hub rejected fresh session tokens for {operation}"),
+            }),
             StatusCode::NOT_FOUND => {
                 Err(self.refused(operation, "the hub does not know the order or request"))
             }
@@ -194,7 +205,9 @@ impl MarketplaceClient for ScxClient {
         _deadline: Deadline,
     ) -> Result<Option<bool>, MarketplaceError> {
         let shipped = package.lines.iter().all(|unit| {
-            order.lines.iter().any(|line| line.item_id == unit.item_id && line.quantity_open() == 0)
+            order.lines.iter().any(|line| {
+                line.item_id == unit.item_id && line.quantity_open() == 0 && line.quantity_shipped > 0
+            })
         });
         Ok(shipped.then_some(true))
     }
@@ -210,7 +223,7 @@ impl MarketplaceClient for ScxClient {
         if left_out > 0 {
             tracing::warn!(account = %self.account, order = %order.key.marketplace_order_id, left_out, "more tracking numbers than units: the surplus is not sent");
         }
-        let body = shipping::shipping_body(&self.settings.seller_id, channel, order_id, order, package);
+        let body = shipping::shipping_body(self.seller_id_of(order), channel, order_id, order, package);
         self.put("shipping", "shipping", body, deadline).await
     }
 
@@ -222,7 +235,7 @@ impl MarketplaceClient for ScxClient {
         deadline: Deadline,
     ) -> Result<(), MarketplaceError> {
         let (channel, order_id) = self.order_address(order)?;
-        let seller_id = &self.settings.seller_id;
+        let seller_id = self.seller_id_of(order);
         match &decision.kind {
             DecisionKind::AcceptOrder => {
                 let body = json!({ "orderList": [{

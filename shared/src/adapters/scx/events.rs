@@ -50,7 +50,8 @@ pub fn delivery(account: &AccountId, envelope: &Value, now: DateTime<Utc>) -> De
 /// What one event says, as changes of its order.
 pub fn changes(envelope: &Value) -> Result<Vec<OrderChange>, Invalid> {
     let fields = Fields::new(envelope, "");
-    let event_id = fields.str("id")?;
+    // Every event has an id (what acknowledges it), even if no change names it.
+    fields.str("id")?;
     let created_at = fields.time("createdAt")?;
     let kind = fields.str("type")?;
     let payload = fields
@@ -82,11 +83,14 @@ pub fn changes(envelope: &Value) -> Result<Vec<OrderChange>, Invalid> {
             respond_until: None,
         }],
         ORDER_RETURN => {
-            // Each return counts once: by the channel's id, or else by the event's. A repeat of
-            // the event under a new id (JTL promises no uniqueness) would count again; the
-            // channels seen so far send `channelReturnId`.
-            let return_id = event.opt_str("channelReturnId")?.unwrap_or(event_id);
-            vec![ChangeKind::Returned { units: units(event)?, return_id: Some(return_id.to_string()) }]
+            // Each return counts once: by the channel's id.
+            // Without the channel's id, the announcement's own content identifies it: a
+            // duplicate (same payload, maybe another event id) counts once.
+            let return_id = match event.opt_str("channelReturnId")? {
+                Some(id) => id.to_string(),
+                None => format!("content-{:016x}", fnv1a(payload.to_string().as_bytes())),
+            };
+            vec![ChangeKind::Returned { units: units(event)?, return_id: Some(return_id) }]
         }
         _ => return Err(Invalid::new("type", "is not an order event Orderbridge reads")),
     };
@@ -143,4 +147,11 @@ fn units(event: Fields<'_>) -> Result<Vec<LineQuantity>, Invalid> {
             Ok(LineQuantity::new(item_id(item)?, item.quantity("quantity")?))
         })
         .collect()
+}
+
+/// FNV-1a, 64 bit: a digest that stays the same across Rust releases, since it is stored.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3))
 }

@@ -7,8 +7,8 @@
 
 use super::auth::{self, ScxTokens};
 use crate::adapters::outbound::{
-    x_ratelimit_headers, ApiCaller, ApiRequest, ApiResponse, Pacing, PacingPlan, TokenCache, TokenPlacement,
-    TokenSource,
+    is_token_rejection, x_ratelimit_headers, ApiCaller, ApiRequest, ApiResponse, Pacing, PacingPlan,
+    RetryPolicy, TokenCache, TokenPlacement, TokenSource,
 };
 use crate::adapters::secrets::SecretSource;
 use crate::domain::account::ScxSettings;
@@ -29,6 +29,10 @@ pub struct ScxClient {
     pub(super) account: AccountId,
     pub(super) settings: ScxSettings,
     caller: ApiCaller,
+    /// For the order calls, which JTL does not document as idempotent (every shipping notice
+    /// becomes an event at the channel): never retried after an attempt that may have been
+    /// carried out, which the shipment outbox settles instead.
+    once: ApiCaller,
     tokens: Arc<ScxTokens>,
 }
 
@@ -48,16 +52,21 @@ impl ScxClient {
             secrets,
             request_timeout,
         });
-        let caller = ApiCaller::new(
-            account.clone(),
-            http,
-            TokenCache::new(tokens.clone()),
-            TokenPlacement::Bearer,
-            Pacing { pacer, plan: pacing_plan() },
-        )
-        .with_request_timeout(request_timeout)
-        .with_rate_limit_headers(x_ratelimit_headers);
-        Self { account, settings, caller, tokens }
+        let plan = pacing_plan(&settings);
+        let caller = |policy: RetryPolicy| {
+            ApiCaller::new(
+                account.clone(),
+                http.clone(),
+                TokenCache::new(tokens.clone()),
+                TokenPlacement::Bearer,
+                Pacing { pacer: pacer.clone(), plan: plan.clone() },
+            )
+            .with_request_timeout(request_timeout)
+            .with_rate_limit_headers(x_ratelimit_headers)
+            .with_retry_policy(policy)
+        };
+        let once = caller(RetryPolicy { max_attempts: 1, ..RetryPolicy::default() });
+        Self { caller: caller(RetryPolicy::default()), once, account, settings, tokens }
     }
 
     /// A new session token, straight from `POST /v1/auth`: proof that the credentials work.
@@ -78,6 +87,23 @@ impl ScxClient {
     ) -> Result<ApiResponse, MarketplaceError> {
         self.caller.send(request, deadline).await
     }
+
+    /// Sends `request` once: only a rejected token (the request was not carried out) is
+    /// answered by sending it again with a new one.
+    pub(super) async fn send_once(
+        &self,
+        request: &ApiRequest,
+        deadline: Deadline,
+    ) -> Result<ApiResponse, MarketplaceError> {
+        let mut renewals = 0;
+        loop {
+            let response = self.once.send(request, deadline).await?;
+            if !is_token_rejection(response.status) || renewals >= RetryPolicy::default().max_token_renewals {
+                return Ok(response);
+            }
+            renewals += 1;
+        }
+    }
 }
 
 /// `{api_base_url}/{segments…}`.
@@ -96,8 +122,14 @@ pub(super) fn endpoint(
     Ok(url)
 }
 
-/// Every seller route at [`SELLER_ROUTE_QUOTA`]; token calls are not seller routes and are
-/// cached for an hour, so they are not paced.
-fn pacing_plan() -> PacingPlan {
-    Arc::new(|operation| (operation != auth::OPERATION).then_some(SELLER_ROUTE_QUOTA))
+/// Every seller route at [`SELLER_ROUTE_QUOTA`], or at the rate JTL granted the account;
+/// token calls are not seller routes and are cached for an hour, so they are not paced.
+fn pacing_plan(settings: &ScxSettings) -> PacingPlan {
+    let quota = match settings.requests_per_minute {
+        Some(per_minute) if per_minute > 0 => {
+            Quota { rate_per_second: f64::from(per_minute) / 60.0, burst: 1 }
+        }
+        _ => SELLER_ROUTE_QUOTA,
+    };
+    Arc::new(move |operation| (operation != auth::OPERATION).then_some(quota))
 }

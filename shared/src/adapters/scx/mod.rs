@@ -5,8 +5,8 @@
 //! order exists for Orderbridge only as the events it received.
 //!
 //! One Orderbridge account reads one SCX seller account's channels (all, or the ones in
-//! `ScxSettings::channels`), under one `sellerId`: a seller with a different `sellerId` per
-//! channel connects one Orderbridge account per channel.
+//! `ScxSettings::channels`). Each channel may know the seller under its own `sellerId`; an
+//! order keeps the one it came under, and answers about it name that one.
 
 mod auth;
 mod client;

@@ -210,5 +210,6 @@ pub fn parse_order(event: Fields<'_>) -> Result<MarketplaceOrder, Invalid> {
         paid_amount: None,
         customer: customer(event)?,
         accept_until,
+        seller_id: event.opt_str("sellerId")?.map(str::to_string),
     })
 }

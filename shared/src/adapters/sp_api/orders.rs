@@ -198,6 +198,7 @@ pub fn parse_order(order: &Value) -> Result<MarketplaceOrder, Invalid> {
         paid_amount,
         customer,
         accept_until: None,
+        seller_id: None,
     })
 }
 

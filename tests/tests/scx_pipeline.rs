@@ -1,0 +1,250 @@
+//! JTL SCX end to end: the sandbox's seller event feed imported by the real import function
+//! into moto's DynamoDB, shipments reported by the real shipment function.
+
+use chrono::Utc;
+use orderbridge::domain::{Answer, AnsweredBy, DecisionKind, LineQuantity, OrderState, OrderStatus};
+use orderbridge::handlers::shipment::ShipmentResponse;
+use orderbridge::ports::{OrderStore, PipelineSettings};
+use orderbridge::Deadline;
+use orderbridge_sandbox::{EndpointFaults, FaultConfig, NewItem, NewScxOrder, ScxCancelReason, ScxOrderKey};
+use orderbridge_tests::scx::{ScxPipeline, KAUFLAND, OTTO};
+use serde_json::json;
+use std::time::Duration;
+
+const NEW: &str = "Channel:Order.New";
+const ADDRESS: &str = "Channel:Order.AddressUpdate";
+const STATUS: &str = "Channel:Order.StatusUpdate";
+
+fn created(p: &ScxPipeline, channel: &str, quantity: u32) -> ScxOrderKey {
+    p.sandbox.create_scx_order(
+        &p.seller.account_id,
+        channel,
+        NewScxOrder::created(vec![NewItem::new("MUG-1", quantity, 1999)]),
+    )
+}
+
+fn accepted(p: &ScxPipeline, quantity: u32) -> ScxOrderKey {
+    p.sandbox.create_scx_order(
+        &p.seller.account_id,
+        OTTO,
+        NewScxOrder::accepted(vec![NewItem::new("MUG-1", quantity, 1999)]),
+    )
+}
+
+fn acknowledged(p: &ScxPipeline, ids: &[String]) -> bool {
+    let acked = p.sandbox.scx_acknowledged_event_ids();
+    ids.iter().all(|id| acked.contains(id))
+}
+
+async fn report_shipments(p: &ScxPipeline) -> u32 {
+    match p.shipment(json!({})).await.unwrap() {
+        ShipmentResponse::Reported(report) => report.reported,
+        other => panic!("expected a report: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_created_order_is_imported_pending_without_customer_and_acknowledged_once_stored() {
+    let p = ScxPipeline::on_moto().await;
+    let key = created(&p, OTTO, 2);
+    assert!(p.stored(&key).await.is_none());
+
+    let run = p.import().await;
+    assert_eq!((run.created_pending, run.acknowledged, run.deferred), (1, 1, 0), "{run:?}");
+    let order = p.order(&key).await;
+    assert_eq!(order.status(), OrderStatus::Pending);
+    assert!(matches!(order.state, OrderState::Pending { withheld_customer: None, .. }));
+    assert_eq!(order.sales_channel, OTTO);
+    assert_eq!(order.lines[0].quantity_ordered, 2);
+    assert_eq!(order.prices().map(|p| p.total.minor_units), Some(3998), "SCX sends prices with the order");
+    assert!(acknowledged(&p, &p.event_ids_of(&key, NEW)));
+    assert!(p.sandbox.scx_pending_events(&p.seller.account_id).is_empty());
+}
+
+#[tokio::test]
+async fn an_address_and_the_acceptance_make_the_order_deliverable() {
+    let p = ScxPipeline::on_moto().await;
+    let key = created(&p, OTTO, 1);
+    p.import().await;
+    assert!(p.sandbox.scx_add_address(&key));
+    p.import().await;
+    assert_eq!(p.order(&key).await.status(), OrderStatus::Pending, "an address alone releases nothing");
+    assert!(p.sandbox.scx_accept(&key));
+
+    let run = p.import().await;
+    assert_eq!(run.released, 1, "{run:?}");
+    let order = p.order(&key).await;
+    assert_eq!(order.status(), OrderStatus::Deliverable);
+    assert_eq!(order.customer().map(|c| c.shipping_address.country_code.len()), Some(2));
+    assert_eq!(order.prices().map(|p| p.total.minor_units), Some(1999));
+    assert!(p.sandbox.scx_pending_events(&p.seller.account_id).is_empty());
+}
+
+#[tokio::test]
+async fn duplicated_reordered_and_redelivered_events_apply_once() {
+    let p = ScxPipeline::on_moto().await;
+    p.sandbox.set_faults(FaultConfig {
+        seed: 11,
+        duplicate_event_percent: 100,
+        reordered_redelivery_percent: 100,
+        lost_ack_percent: 100,
+        ..FaultConfig::none()
+    });
+    let key = created(&p, OTTO, 3);
+    assert!(p.sandbox.scx_add_address(&key));
+    assert!(p.sandbox.scx_accept(&key));
+    let first = p.import().await;
+    assert_eq!(first.created_pending + first.created_deliverable, 1, "{first:?}");
+    let after_first = p.order(&key).await;
+    assert_eq!(after_first.status(), OrderStatus::Deliverable);
+
+    // Every acknowledgement was lost: everything comes again, the older events behind newer.
+    p.sandbox.set_faults(FaultConfig { seed: 11, reordered_redelivery_percent: 100, ..FaultConfig::none() });
+    assert!(p.sandbox.scx_expire_visibility() >= 6);
+    let again = p.import().await;
+    assert_eq!((again.created_pending, again.created_deliverable, again.updated), (0, 0, 0), "{again:?}");
+    let order = p.order(&key).await;
+    assert_eq!(order.version, after_first.version, "nothing was written again");
+    assert_eq!(order.lines, after_first.lines);
+    assert!(p.sandbox.scx_pending_events(&p.seller.account_id).is_empty());
+}
+
+#[tokio::test]
+async fn a_status_update_before_its_new_order_event_waits_and_applies_after_redelivery() {
+    let p = ScxPipeline::on_moto().await;
+    let key = created(&p, OTTO, 1);
+    // Someone lists the new-order event and never acknowledges it (a crashed run).
+    let account = p.ports.accounts.get_account(&p.account).await.unwrap().unwrap();
+    let client = p.ports.marketplaces.connect(&account).await.unwrap();
+    let listed = client.fetch_changes(None, Deadline::after(Duration::from_secs(600))).await.unwrap();
+    assert_eq!(listed.deliveries.len(), 1);
+    assert!(p.sandbox.scx_add_address(&key));
+    assert!(p.sandbox.scx_accept(&key));
+    p.sandbox.set_faults(FaultConfig { seed: 3, reordered_redelivery_percent: 100, ..FaultConfig::none() });
+    p.sandbox.scx_expire_visibility();
+
+    let first = p.import().await;
+    assert_eq!(first.deferred, 2, "address and status arrived before the order: {first:?}");
+    assert_eq!(p.order(&key).await.status(), OrderStatus::Pending);
+    let later = [p.event_ids_of(&key, ADDRESS), p.event_ids_of(&key, STATUS)].concat();
+    assert!(
+        !later.iter().any(|id| p.sandbox.scx_acknowledged_event_ids().contains(id)),
+        "left for redelivery"
+    );
+    assert!(acknowledged(&p, &p.event_ids_of(&key, NEW)));
+
+    p.sandbox.scx_expire_visibility();
+    let second = p.import().await;
+    assert_eq!((second.released, second.deferred), (1, 0), "{second:?}");
+    assert_eq!(p.order(&key).await.status(), OrderStatus::Deliverable);
+    assert!(acknowledged(&p, &later));
+}
+
+#[tokio::test]
+async fn a_unit_cancelled_by_the_buyer_and_the_rest_shipped_ends_shipped_with_one_complete_notice() {
+    let p = ScxPipeline::on_moto().await;
+    let key = accepted(&p, 2);
+    p.import().await;
+    let line = p.order(&key).await.lines[0].item_id.clone();
+    let request = p
+        .sandbox
+        .scx_request_cancellation(&key, &[(line.as_str(), 1)], ScxCancelReason::BuyerCancelled)
+        .expect("request");
+    p.import().await;
+    let mut order = p.order(&key).await;
+    let decision = order.decisions.iter().find(|d| d.id == request).expect("an open decision").clone();
+    assert!(
+        matches!(&decision.kind, DecisionKind::Cancellation { units, .. } if units == &[LineQuantity::new(line.clone(), 1)])
+    );
+
+    // The operator agrees: the hub is told, then the order.
+    let account = p.ports.accounts.get_account(&p.account).await.unwrap().unwrap();
+    let client = p.ports.marketplaces.connect(&account).await.unwrap();
+    client.answer_decision(&order, &decision, true, Deadline::after(Duration::from_secs(60))).await.unwrap();
+    assert_eq!(p.sandbox.scx_request_bodies("cancellation-accept").len(), 1);
+    let now = Utc::now();
+    order.cancel_units(&[LineQuantity::new(line.clone(), 1)], now).unwrap();
+    if let Some(d) = order.decisions.iter_mut().find(|d| d.id == request) {
+        d.answer = Some(Answer { accepted: true, by: AnsweredBy::Operator, at: now });
+    }
+    p.store.update_order(&order).await.unwrap();
+
+    p.shipment(p.record_event(
+        &key,
+        "00340434161234567890",
+        json!([{"order_item_id": line.as_str(), "quantity": 1}]),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(report_shipments(&p).await, 1);
+    assert_eq!(report_shipments(&p).await, 0, "a confirmed package is never sent again");
+    let notices = p.sandbox.scx_shipping_notices();
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0].shipping_complete);
+    assert_eq!(p.order(&key).await.status(), OrderStatus::Shipped);
+
+    // The channel's confirmation of the shipped line changes nothing more.
+    p.import().await;
+    let order = p.order(&key).await;
+    assert_eq!(order.status(), OrderStatus::Shipped);
+    assert_eq!((order.lines[0].quantity_cancelled, order.lines[0].quantity_shipped), (1, 1));
+}
+
+#[tokio::test]
+async fn a_shipping_notice_whose_answer_is_lost_is_not_sent_twice() {
+    let settings = PipelineSettings {
+        first_status_check_delay: Duration::ZERO,
+        uncertain_shipment_wait: Duration::ZERO,
+        ..Default::default()
+    };
+    let p = ScxPipeline::reading_with(&[], settings).await;
+    let key = accepted(&p, 1);
+    p.import().await;
+    let line = p.order(&key).await.lines[0].item_id.clone();
+    p.shipment(p.record_event(&key, "T-1", json!([{"order_item_id": line.as_str(), "quantity": 1}])))
+        .await
+        .unwrap();
+
+    p.sandbox.set_faults(FaultConfig {
+        seed: 5,
+        scx_orders: EndpointFaults { reset_percent: 100, ..EndpointFaults::none() },
+        ..FaultConfig::none()
+    });
+    for attempt in 1.. {
+        assert!(attempt <= 20, "no reset after the notice was recorded in 20 runs");
+        assert_eq!(report_shipments(&p).await, 0, "every answer is lost");
+        // What the hub recorded comes back through the feed before the next run decides.
+        p.import().await;
+        if p.sandbox.fault_counts().get("scxOrders/reset_after_record") == Some(&1) {
+            break;
+        }
+        assert!(p.sandbox.scx_shipping_notices().is_empty());
+    }
+    p.sandbox.set_faults(FaultConfig::none());
+    report_shipments(&p).await;
+    report_shipments(&p).await;
+
+    assert_eq!(p.sandbox.scx_shipping_notices().len(), 1);
+    assert_eq!(p.sandbox.scx_duplicate_shipping_notices(), 0);
+    assert_eq!(p.order(&key).await.status(), OrderStatus::Shipped);
+    let packages = p.store.packages(&p.key(&key)).await.unwrap();
+    assert!(packages[0].is_confirmed(), "{:?}", packages[0].state);
+}
+
+#[tokio::test]
+async fn an_account_reading_otto_never_acknowledges_kaufland_events() {
+    let p = ScxPipeline::reading(&[OTTO]).await;
+    let otto = created(&p, OTTO, 1);
+    let kaufland = created(&p, KAUFLAND, 1);
+
+    let run = p.import().await;
+    assert_eq!(run.created_pending, 1, "{run:?}");
+    assert!(p.stored(&otto).await.is_some());
+    assert!(p.stored(&kaufland).await.is_none());
+    assert!(acknowledged(&p, &p.event_ids_of(&otto, NEW)));
+    let kaufland_events = p.event_ids_of(&kaufland, NEW);
+    assert!(!kaufland_events.iter().any(|id| p.sandbox.scx_acknowledged_event_ids().contains(id)));
+    let pending = p.sandbox.scx_pending_events(&p.seller.account_id);
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0]["event"]["channel"], KAUFLAND);
+}
