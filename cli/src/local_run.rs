@@ -6,13 +6,18 @@ use anyhow::{bail, Context, Result};
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use orderbridge::adapters::local::InProcessQueue;
 use orderbridge::adapters::secrets::InMemorySecrets;
-use orderbridge::domain::account::AmazonSettings;
-use orderbridge::domain::{AccountId, AccountSettings, MarketplaceAccount, OrderStatus, SalesOrder};
+use orderbridge::domain::account::{AmazonSettings, ScxSettings};
+use orderbridge::domain::{
+    AccountId, AccountSettings, DecisionPolicy, MarketplaceAccount, OrderStatus, SalesOrder,
+};
 use orderbridge::handlers;
 use orderbridge::handlers::shipment::{RecordShipment, RecordShipmentItem};
 use orderbridge::ports::{PipelineSettings, Ports};
 use orderbridge::{wiring, Deadline};
-use orderbridge_sandbox::{NewOrder, RunningSandbox, Sandbox, SandboxConfig, SellerCredentials};
+use orderbridge_sandbox::{
+    NewOrder, NewScxOrder, RunningSandbox, Sandbox, SandboxConfig, ScxCancelledBy, ScxConfig, ScxOrderKey,
+    ScxRateLimit, SellerCredentials,
+};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -68,6 +73,12 @@ pub async fn run(options: &LocalRunOptions) -> Result<LocalRunSummary> {
     let sandbox = Sandbox::new(SandboxConfig {
         seed: options.seed,
         window_lag: LOCAL_WINDOW_LAG,
+        // The local SCX seller was granted more than the assumed 10 requests a minute, so the
+        // run doesn't wait for pacing.
+        scx: ScxConfig {
+            rate_limit: ScxRateLimit::new(LOCAL_SCX_REQUESTS_PER_MINUTE, Duration::from_secs(60)),
+            ..ScxConfig::default()
+        },
         ..Default::default()
     });
     let marketplace = sandbox.start().await.context("starting the marketplace sandbox")?;
@@ -113,6 +124,9 @@ pub async fn run(options: &LocalRunOptions) -> Result<LocalRunSummary> {
         summary.accounts.insert(account_id, AccountRun::default());
     }
 
+    let scx_orders = add_scx_account(&ports, &sandbox, &marketplace, &secrets, options).await?;
+    summary.accounts.insert(SCX_ACCOUNT.to_string(), AccountRun::default());
+
     println!("1. importing new orders");
     import(&ports, &mut summary).await?;
     drain_status_queue(&ports, &queue).await;
@@ -132,6 +146,15 @@ pub async fn run(options: &LocalRunOptions) -> Result<LocalRunSummary> {
                     sandbox.release_payment(id);
                 }
             }
+        }
+    }
+    // SCX: the channels send the address and accept all but one order, and cancel that one.
+    for (i, key) in scx_orders.iter().enumerate() {
+        if i == 0 {
+            sandbox.scx_cancel(key, ScxCancelledBy::Buyer, &[]);
+        } else {
+            sandbox.scx_add_address(key);
+            sandbox.scx_accept(key);
         }
     }
     // The releases happened now; the next window ends a (whole) second before its start.
@@ -161,9 +184,48 @@ pub async fn run(options: &LocalRunOptions) -> Result<LocalRunSummary> {
             }
         }
     }
-    summary.marketplace_confirmations = sandbox.confirmations().len();
+    summary.marketplace_confirmations = sandbox.confirmations().len() + sandbox.scx_shipping_notices().len();
     store.stop().await;
     Ok(summary)
+}
+
+/// The local SCX account: one seller selling on two channels, read as one account.
+pub const SCX_ACCOUNT: &str = "scx-local";
+const SCX_CHANNELS: [&str; 2] = ["OTTODE", "KAUFLANDDE"];
+const LOCAL_SCX_REQUESTS_PER_MINUTE: u32 = 600;
+
+/// Connects an SCX seller selling on two channels, answering decisions automatically, and
+/// places `orders_per_account` orders across its channels, not yet accepted and without
+/// address (as channels create them).
+async fn add_scx_account(
+    ports: &Ports,
+    sandbox: &Sandbox,
+    marketplace: &RunningSandbox,
+    secrets: &InMemorySecrets,
+    options: &LocalRunOptions,
+) -> Result<Vec<ScxOrderKey>> {
+    let seller = sandbox.add_scx_seller(&SCX_CHANNELS);
+    let secret_id = format!("orderbridge/local/{SCX_ACCOUNT}");
+    secrets.insert(&secret_id, json!({ "refresh_token": seller.refresh_token }).to_string());
+    let account = MarketplaceAccount {
+        id: AccountId::parse(SCX_ACCOUNT)?,
+        enabled: true,
+        settings: AccountSettings::Scx(ScxSettings {
+            api_base_url: marketplace.base_url.clone(),
+            credentials_secret: secret_id,
+            seller_id: seller.seller_id(SCX_CHANNELS[0]).context("the seller sells on OTTO")?.to_string(),
+            channels: Vec::new(),
+            decision_policy: DecisionPolicy::AcceptAutomatically,
+            requests_per_minute: Some(LOCAL_SCX_REQUESTS_PER_MINUTE),
+        }),
+    };
+    ports.accounts.put_account(&account).await?;
+    Ok((0..options.orders_per_account)
+        .map(|i| {
+            let channel = SCX_CHANNELS[i as usize % SCX_CHANNELS.len()];
+            sandbox.create_scx_order(&seller.account_id, channel, NewScxOrder::default())
+        })
+        .collect())
 }
 
 /// The Secrets Manager value of a sandbox seller's credentials.

@@ -2,7 +2,7 @@
 
 use orderbridge::domain::OrderStatus;
 use orderbridge_cli::commands::{Session, StoreTarget};
-use orderbridge_cli::local_run::{run, LocalRunOptions};
+use orderbridge_cli::local_run::{run, LocalRunOptions, SCX_ACCOUNT};
 use orderbridge_tests::unique;
 
 #[tokio::test]
@@ -12,9 +12,17 @@ async fn local_run_imports_releases_and_ships_every_account() {
     let options = LocalRunOptions { accounts: 2, orders_per_account: 6, seed: 11, store: Some(path.clone()) };
     let summary = run(&options).await.unwrap();
 
-    assert_eq!(summary.accounts.len(), 2);
+    assert_eq!(summary.accounts.len(), 3, "two Amazon accounts and one SCX account");
     let mut confirmed = 0;
-    for (account, run) in &summary.accounts {
+    let scx = &summary.accounts[SCX_ACCOUNT];
+    assert_eq!(scx.imported, 6, "SCX: every order of both channels once");
+    assert_eq!(scx.imported_pending, 6, "SCX: channels create orders without address, not accepted");
+    assert_eq!(scx.released, 5);
+    assert_eq!(scx.cancelled, 1);
+    assert_eq!(scx.final_status.get(&OrderStatus::Shipped), Some(&5));
+    assert_eq!(scx.final_status.get(&OrderStatus::Cancelled), Some(&1));
+    confirmed += scx.packages_confirmed as usize;
+    for (account, run) in summary.accounts.iter().filter(|(id, _)| id.starts_with("amazon-local")) {
         assert_eq!(run.imported, 6, "{account}");
         assert_eq!(run.imported_pending, 4, "{account}: two of three orders arrive pending");
         assert_eq!(run.released, 2, "{account}");
@@ -28,8 +36,8 @@ async fn local_run_imports_releases_and_ships_every_account() {
 
     // The store file outlives the run; the command line reads it.
     let session = Session::open(&StoreTarget::Local(path)).await.unwrap();
-    assert_eq!(session.orders(OrderStatus::Shipped).await.unwrap().len(), 8);
-    assert_eq!(session.accounts().await.unwrap().len(), 2);
+    assert_eq!(session.orders(OrderStatus::Shipped).await.unwrap().len(), 8 + 5);
+    assert_eq!(session.accounts().await.unwrap().len(), 3);
     session.close().await;
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -129,7 +129,7 @@ pub enum TransitionError {
     NotAllowed { order: OrderKey, from: OrderStatus, action: &'static str },
     #[error("order {order} has no item {item}")]
     UnknownItem { order: OrderKey, item: OrderItemId },
-    #[error("order {order}, item {item}: {requested} requested but only {remaining} open")]
+    #[error("order {order}, item {item}: {requested} requested but only {remaining} left (not yet shipped, packed or cancelled)")]
     QuantityExceeded { order: OrderKey, item: OrderItemId, requested: u32, remaining: u32 },
     #[error("order {order}: a package must hold at least one item with a positive quantity")]
     EmptyPackage { order: OrderKey },

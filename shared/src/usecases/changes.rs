@@ -2,9 +2,10 @@
 //! operation ([`modify_order`]), shared by the import, the status check and the decisions.
 
 use crate::domain::{
-    Applied, ChangeError, MarketplaceAccount, OrderChange, OrderKey, Package, SalesOrder, TransitionError,
+    Applied, ChangeError, MarketplaceAccount, OrderChange, OrderKey, OrderStatus, Package, SalesOrder,
+    TransitionError,
 };
-use crate::ports::{OrderStore, PackageGuard, Ports, StoreError};
+use crate::ports::{OrderStore, PackageGuard, Ports, QueueError, StatusCheck, StoreError};
 
 /// What [`modify_order`]'s decision asks to write.
 pub(crate) enum Step<T> {
@@ -83,6 +84,8 @@ pub(crate) enum StoreChangeError {
     Change(#[from] ChangeError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
 }
 
 impl From<TransitionError> for StoreChangeError {
@@ -93,10 +96,14 @@ impl From<TransitionError> for StoreChangeError {
 
 /// Applies one marketplace change to the stored order, creating the order if the change
 /// describes a whole one. Idempotent: storing the same change again reports `Unchanged`.
+/// `check_new_pending`: a status check queued for a new Pending order *before* it is inserted,
+/// so that a failure between the two leaves a harmless extra check, never a Pending order
+/// nobody looks at again.
 pub(crate) async fn store_change(
     ports: &Ports,
     account: &MarketplaceAccount,
     change: &OrderChange,
+    check_new_pending: Option<&StatusCheck>,
 ) -> Result<Stored, StoreChangeError> {
     let key = OrderKey::new(account.marketplace(), account.id.clone(), change.order_id.clone());
     for _ in 0..2 {
@@ -115,6 +122,9 @@ pub(crate) async fn store_change(
             return Ok(stored);
         }
         let fresh = SalesOrder::from_change(account.marketplace(), account.id.clone(), change, now)?;
+        if let (Some(check), OrderStatus::Pending) = (check_new_pending, fresh.status()) {
+            ports.status_queue.enqueue(check, ports.settings.first_status_check_delay).await?;
+        }
         match ports.orders.insert_order(&fresh).await {
             Ok(()) => return Ok(Stored::Created(fresh)),
             // Created meanwhile by a concurrent run: apply the change to it instead.

@@ -216,7 +216,9 @@ async fn store_delivery(
         }
     };
     for change in &changes {
-        let stored = match changes::store_change(ports, account, change).await {
+        let check = StatusCheck::new(account.id.clone(), change.order_id.clone());
+        let polled = client.reads_orders().then_some(&check);
+        let stored = match changes::store_change(ports, account, change, polled).await {
             Ok(stored) => stored,
             Err(StoreChangeError::Change(ChangeError::OrderNotYetKnown { .. })) => {
                 tracing::info!(account = %account.id, order = %change.order_id, change = change.kind.name(), "change for an order not stored yet; left for redelivery");
@@ -236,16 +238,23 @@ async fn store_delivery(
                 continue;
             }
             Err(StoreChangeError::Store(error)) => return Err(error.into()),
+            Err(StoreChangeError::Queue(error)) => return Err(error.into()),
         };
         count(ports, account, &stored, summary);
         let order = stored.order();
         let changed = !matches!(stored, Stored::Applied(Applied::Unchanged, _));
-        if changed && order.status() == OrderStatus::Pending && client.reads_orders() {
-            // Released orders usually arrive complete; a Pending one is looked at again by the
-            // status function (and, should this run die before, by the pending sweep).
-            let check = StatusCheck::new(account.id.clone(), change.order_id.clone());
-            ports.status_queue.enqueue(&check, ports.settings.first_status_check_delay).await?;
-            summary.status_checks_queued += 1;
+        if order.status() == OrderStatus::Pending && polled.is_some() {
+            match stored {
+                // Queued before the insert (see `store_change`).
+                Stored::Created(_) => summary.status_checks_queued += 1,
+                // Still Pending after a change (released without address, say): looked at
+                // again by the status function, or, should this run die first, by the sweep.
+                Stored::Applied(..) if changed => {
+                    ports.status_queue.enqueue(&check, ports.settings.first_status_check_delay).await?;
+                    summary.status_checks_queued += 1;
+                }
+                Stored::Applied(..) => {}
+            }
         }
         if changed && order.open_decisions().next().is_some() {
             summary.decisions_answered +=

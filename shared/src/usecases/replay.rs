@@ -57,11 +57,17 @@ pub async fn replay(
             }
         };
         for change in &changes {
-            match store_change(ports, &account, change).await {
+            match store_change(ports, &account, change, None).await {
                 Ok(Stored::Created(_)) => report.orders_created += 1,
                 Ok(Stored::Applied(Applied::Unchanged, _)) => report.changes_unchanged += 1,
                 Ok(Stored::Applied(..)) => report.changes_applied += 1,
                 Err(StoreChangeError::Store(e)) => return Err(e.into()),
+                // Nothing is queued without a check to queue.
+                Err(StoreChangeError::Queue(e)) => {
+                    return Err(
+                        StoreError::Failed { operation: "status queue", message: e.to_string() }.into()
+                    )
+                }
                 Err(StoreChangeError::Change(
                     error @ (ChangeError::OrderNotYetKnown { .. } | ChangeError::Transition(_)),
                 )) => {

@@ -59,6 +59,7 @@ impl From<StoreChangeError> for StatusError {
     fn from(error: StoreChangeError) -> Self {
         match error {
             StoreChangeError::Store(e) => StatusError::Store(e),
+            StoreChangeError::Queue(e) => StatusError::Queue(e),
             StoreChangeError::Change(ChangeError::Transition(e)) => StatusError::Transition(e),
             // A whole order always creates one; kept as a refusal should that ever change.
             StoreChangeError::Change(e @ ChangeError::OrderNotYetKnown { .. }) => {
@@ -125,7 +126,7 @@ pub async fn check(
     let reported = current.state;
     // Pushed (or queued by an import that died) before the order was stored: it is stored
     // as the import would.
-    let outcome = match changes::store_change(ports, &account, &current.into()).await? {
+    let outcome = match changes::store_change(ports, &account, &current.into(), None).await? {
         Stored::Created(order) => {
             tracing::info!(order = %key, status = %order.status(), "sales order created from a status check");
             ports.metrics.record(account.marketplace(), &account.id, Metric::OrdersImported, 1.0);
