@@ -386,7 +386,7 @@ impl LocalRunSummary {
         println!();
         println!(
             "imported: new sales orders; pending: still waiting for payment; released: promoted to \
-             Deliverable by the status function; packages: confirmed to the marketplace \
+             Deliverable (by the import or the status function); packages: confirmed to the marketplace \
              (the sandbox received {}).",
             self.marketplace_confirmations
         );
