@@ -10,6 +10,7 @@
 
 mod caller;
 mod classify;
+mod clients;
 mod request;
 mod retry;
 mod tls;
@@ -17,6 +18,7 @@ mod token;
 
 pub use caller::{ApiCaller, Pacing, PacingPlan, TokenPlacement};
 pub use classify::{classify, describe, error_messages, is_token_rejection, transport_failure};
+pub use clients::{ClientPool, Connection};
 pub use request::{ApiRequest, ApiResponse, RequestBody};
 pub use retry::{
     jitter, parse_retry_after, throttle_hint, x_ratelimit_headers, RateLimit, RateLimitHeaders, RetryPolicy,

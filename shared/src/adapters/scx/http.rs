@@ -7,16 +7,14 @@
 
 use super::auth::{self, ScxTokens};
 use crate::adapters::outbound::{
-    is_token_rejection, x_ratelimit_headers, ApiCaller, ApiRequest, ApiResponse, Pacing, PacingPlan,
-    RetryPolicy, TokenCache, TokenPlacement, TokenSource,
+    is_token_rejection, x_ratelimit_headers, ApiCaller, ApiRequest, ApiResponse, Connection, Pacing,
+    PacingPlan, RetryPolicy, TokenCache, TokenPlacement, TokenSource,
 };
-use crate::adapters::secrets::SecretSource;
 use crate::domain::account::ScxSettings;
 use crate::domain::AccountId;
-use crate::ports::{CallPacer, MarketplaceError, Quota};
+use crate::ports::{MarketplaceError, Quota};
 use crate::Deadline;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// JTL publishes rate limits for the channel routes only, and "Default 10/60 s" for every route
 /// not listed; the seller routes are not listed, so they are assumed to fall under the default:
@@ -37,14 +35,8 @@ pub struct ScxClient {
 }
 
 impl ScxClient {
-    pub fn new(
-        account: AccountId,
-        settings: ScxSettings,
-        http: reqwest::Client,
-        secrets: Arc<dyn SecretSource>,
-        request_timeout: Duration,
-        pacer: Arc<dyn CallPacer>,
-    ) -> Self {
+    pub fn new(account: AccountId, settings: ScxSettings, connection: &Connection) -> Self {
+        let Connection { http, secrets, timeout: request_timeout, pacer } = connection.clone();
         let tokens = Arc::new(ScxTokens {
             account: account.clone(),
             settings: settings.clone(),

@@ -16,16 +16,13 @@ mod order;
 mod shipping;
 mod wire;
 
-use crate::adapters::outbound::require_tls;
-use crate::adapters::pacing::InMemoryPacer;
+use crate::adapters::outbound::ClientPool;
 use crate::adapters::secrets::SecretSource;
 use crate::domain::account::ScxSettings;
-use crate::domain::{AccountId, AccountSettings, MarketplaceAccount};
+use crate::domain::{AccountSettings, MarketplaceAccount};
 use crate::ports::{CallPacer, MarketplaceClient, MarketplaceConnector, MarketplaceError};
 use async_trait::async_trait;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 pub use client::MIN_TIME_FOR_A_BATCH;
 pub use events::{changes as event_changes, ORDER_EVENT_TYPES};
@@ -34,42 +31,18 @@ pub use http::ScxClient;
 /// Builds one SCX client per account and keeps it (with its session token) for the life of
 /// the process. Every seller call is paced through the connector's [`CallPacer`].
 pub struct ScxConnector {
-    http: reqwest::Client,
-    secrets: Arc<dyn SecretSource>,
-    timeout: Duration,
-    pacer: Arc<dyn CallPacer>,
-    clients: Mutex<HashMap<AccountId, (ScxSettings, Arc<ScxClient>)>>,
+    pool: ClientPool<ScxSettings, ScxClient>,
 }
 
 impl ScxConnector {
-    /// Per-request timeout; a slow hub is retried within the invocation's time.
-    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
-
     /// Paced in this process's memory; see [`Self::with_pacer`].
     pub fn new(secrets: Arc<dyn SecretSource>) -> Self {
-        Self::with_request_timeout(secrets, Self::REQUEST_TIMEOUT)
-    }
-
-    pub fn with_request_timeout(secrets: Arc<dyn SecretSource>, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("Orderbridge/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("TLS backend initialises");
-        Self {
-            http,
-            secrets,
-            timeout,
-            pacer: Arc::new(InMemoryPacer::new()),
-            clients: Mutex::new(HashMap::new()),
-        }
+        Self { pool: ClientPool::new(secrets, ClientPool::<ScxSettings, ScxClient>::REQUEST_TIMEOUT) }
     }
 
     /// Paces every call through `pacer` (the table's, in Lambda, shared by every invocation).
     pub fn with_pacer(mut self, pacer: Arc<dyn CallPacer>) -> Self {
-        self.pacer = pacer;
-        self.clients.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+        self.pool.pace_with(pacer);
         self
     }
 }
@@ -86,22 +59,9 @@ impl MarketplaceConnector for ScxConnector {
                 message: format!("is a {} account, not an SCX one", account.marketplace()),
             });
         };
-        let mut clients = self.clients.lock().expect("client cache lock");
-        if let Some((cached_settings, client)) = clients.get(&account.id) {
-            if cached_settings == settings {
-                return Ok(client.clone());
-            }
-        }
-        require_tls(&account.id, &settings.api_base_url)?;
-        let client = Arc::new(ScxClient::new(
-            account.id.clone(),
-            settings.clone(),
-            self.http.clone(),
-            self.secrets.clone(),
-            self.timeout,
-            self.pacer.clone(),
-        ));
-        clients.insert(account.id.clone(), (settings.clone(), client.clone()));
+        let client = self.pool.client(&account.id, settings, &[&settings.api_base_url], |connection| {
+            ScxClient::new(account.id.clone(), settings.clone(), connection)
+        })?;
         Ok(client)
     }
 }

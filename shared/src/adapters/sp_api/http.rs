@@ -5,12 +5,11 @@
 use super::lwa::{Grant, LwaTokens};
 use super::quotas;
 use crate::adapters::outbound::{
-    ApiCaller, ApiRequest, Pacing, PacingPlan, RateLimit, TokenCache, TokenPlacement,
+    ApiCaller, ApiRequest, Connection, Pacing, PacingPlan, RateLimit, TokenCache, TokenPlacement,
 };
-use crate::adapters::secrets::SecretSource;
 use crate::domain::account::AmazonSettings;
 use crate::domain::AccountId;
-use crate::ports::{CallPacer, MarketplaceError};
+use crate::ports::MarketplaceError;
 use crate::Deadline;
 use reqwest::header::{HeaderMap, HeaderName};
 use reqwest::Method;
@@ -41,14 +40,8 @@ pub(super) enum TokenKind {
 }
 
 impl SpApiClient {
-    pub fn new(
-        account: AccountId,
-        settings: AmazonSettings,
-        http: reqwest::Client,
-        secrets: Arc<dyn SecretSource>,
-        request_timeout: Duration,
-        pacer: Arc<dyn CallPacer>,
-    ) -> Self {
+    pub fn new(account: AccountId, settings: AmazonSettings, connection: &Connection) -> Self {
+        let Connection { http, secrets, timeout: request_timeout, pacer } = connection.clone();
         let pacing = Pacing { pacer, plan: pacing_plan(&account, &settings) };
         let caller = |grant: Grant| {
             let tokens = LwaTokens {

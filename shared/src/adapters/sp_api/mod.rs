@@ -10,15 +10,13 @@ mod position;
 mod quotas;
 mod shipment;
 
-use crate::adapters::outbound::require_tls;
-use crate::adapters::pacing::InMemoryPacer;
+use crate::adapters::outbound::ClientPool;
 use crate::adapters::secrets::SecretSource;
 use crate::domain::account::AmazonSettings;
-use crate::domain::{AccountId, AccountSettings, MarketplaceAccount};
+use crate::domain::{AccountSettings, MarketplaceAccount};
 use crate::ports::{CallPacer, MarketplaceClient, MarketplaceConnector, MarketplaceError};
 use async_trait::async_trait;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use http::SpApiClient;
@@ -29,16 +27,11 @@ pub use orders::parse_order;
 /// process, so warm Lambda invocations reuse tokens until they expire. Every call is paced at
 /// the account's usage plans through the connector's [`CallPacer`].
 pub struct SpApiConnector {
-    http: reqwest::Client,
-    secrets: Arc<dyn SecretSource>,
-    timeout: Duration,
-    pacer: Arc<dyn CallPacer>,
-    clients: Mutex<HashMap<AccountId, (AmazonSettings, Arc<SpApiClient>)>>,
+    pool: ClientPool<AmazonSettings, SpApiClient>,
 }
 
 impl SpApiConnector {
-    /// Per-request timeout; a slow marketplace is retried within the invocation's time.
-    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+    pub const REQUEST_TIMEOUT: Duration = ClientPool::<AmazonSettings, SpApiClient>::REQUEST_TIMEOUT;
 
     /// Paced in this process's memory; see [`Self::with_pacer`] for pacing shared between
     /// processes.
@@ -48,26 +41,13 @@ impl SpApiConnector {
 
     /// Like [`Self::new`], with another per-request timeout.
     pub fn with_request_timeout(secrets: Arc<dyn SecretSource>, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("Orderbridge/", env!("CARGO_PKG_VERSION"), " (Language=Rust)"))
-            .build()
-            .expect("TLS backend initialises");
-        Self {
-            http,
-            secrets,
-            timeout,
-            pacer: Arc::new(InMemoryPacer::new()),
-            clients: Mutex::new(HashMap::new()),
-        }
+        Self { pool: ClientPool::new(secrets, timeout) }
     }
 
     /// Paces every call through `pacer` (the table's, in Lambda, which every concurrent
     /// invocation shares) instead of this process's memory.
     pub fn with_pacer(mut self, pacer: Arc<dyn CallPacer>) -> Self {
-        self.pacer = pacer;
-        self.clients.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+        self.pool.pace_with(pacer);
         self
     }
 }
@@ -84,24 +64,10 @@ impl MarketplaceConnector for SpApiConnector {
                 message: format!("is a {} account, not an Amazon one", account.marketplace()),
             });
         };
-        let mut clients = self.clients.lock().expect("client cache lock");
-        if let Some((cached_settings, client)) = clients.get(&account.id) {
-            if cached_settings == settings {
-                return Ok(client.clone());
-            }
-        }
-        for url in [&settings.api_base_url, &settings.token_url] {
-            require_tls(&account.id, url)?;
-        }
-        let client = Arc::new(SpApiClient::new(
-            account.id.clone(),
-            settings.clone(),
-            self.http.clone(),
-            self.secrets.clone(),
-            self.timeout,
-            self.pacer.clone(),
-        ));
-        clients.insert(account.id.clone(), (settings.clone(), client.clone()));
+        let urls = [settings.api_base_url.as_str(), settings.token_url.as_str()];
+        let client = self.pool.client(&account.id, settings, &urls, |connection| {
+            SpApiClient::new(account.id.clone(), settings.clone(), connection)
+        })?;
         Ok(client)
     }
 }
