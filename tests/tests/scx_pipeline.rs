@@ -1,12 +1,15 @@
 //! JTL SCX end to end: the sandbox's seller event feed imported by the real import function
 //! into moto's DynamoDB, shipments reported by the real shipment function.
 
-use chrono::Utc;
-use orderbridge::domain::{Answer, AnsweredBy, DecisionKind, LineQuantity, OrderState, OrderStatus};
+use orderbridge::domain::{
+    AccountSettings, Answer, AnsweredBy, DecisionKind, DecisionPolicy, LineQuantity, OrderState, OrderStatus,
+};
 use orderbridge::handlers::shipment::ShipmentResponse;
 use orderbridge::ports::{OrderStore, PipelineSettings};
 use orderbridge::Deadline;
-use orderbridge_sandbox::{EndpointFaults, FaultConfig, NewItem, NewScxOrder, ScxCancelReason, ScxOrderKey};
+use orderbridge_sandbox::{
+    EndpointFaults, FaultConfig, NewItem, NewScxOrder, ScxCancelReason, ScxInitialStatus, ScxOrderKey,
+};
 use orderbridge_tests::scx::{ScxPipeline, KAUFLAND, OTTO};
 use serde_json::json;
 use std::time::Duration;
@@ -151,23 +154,28 @@ async fn a_unit_cancelled_by_the_buyer_and_the_rest_shipped_ends_shipped_with_on
         .scx_request_cancellation(&key, &[(line.as_str(), 1)], ScxCancelReason::BuyerCancelled)
         .expect("request");
     p.import().await;
-    let mut order = p.order(&key).await;
+    let order = p.order(&key).await;
     let decision = order.decisions.iter().find(|d| d.id == request).expect("an open decision").clone();
     assert!(
         matches!(&decision.kind, DecisionKind::Cancellation { units, .. } if units == &[LineQuantity::new(line.clone(), 1)])
     );
 
-    // The operator agrees: the hub is told, then the order.
-    let account = p.ports.accounts.get_account(&p.account).await.unwrap().unwrap();
-    let client = p.ports.marketplaces.connect(&account).await.unwrap();
-    client.answer_decision(&order, &decision, true, Deadline::after(Duration::from_secs(60))).await.unwrap();
+    // The operator agrees from the console: the hub is told, then the order records it.
+    let decide = json!({"decide": {
+        "account_id": p.account.as_str(),
+        "marketplace_order_id": order.key.marketplace_order_id.as_str(),
+        "decision_id": request,
+        "accept": true,
+    }});
+    assert!(matches!(p.shipment(decide.clone()).await, Ok(ShipmentResponse::Decided(_))));
     assert_eq!(p.sandbox.scx_request_bodies("cancellation-accept").len(), 1);
-    let now = Utc::now();
-    order.cancel_units(&[LineQuantity::new(line.clone(), 1)], now).unwrap();
-    if let Some(d) = order.decisions.iter_mut().find(|d| d.id == request) {
-        d.answer = Some(Answer { accepted: true, by: AnsweredBy::Operator, at: now });
-    }
-    p.store.update_order(&order).await.unwrap();
+    let order = p.order(&key).await;
+    assert_eq!(order.lines[0].quantity_cancelled, 1);
+    let answer = order.decisions.iter().find(|d| d.id == request).and_then(|d| d.answer.clone());
+    assert!(matches!(answer, Some(Answer { accepted: true, by: AnsweredBy::Operator, .. })));
+    // Answered once: a repeat is refused and nothing more is sent to the hub.
+    assert!(p.shipment(decide).await.is_err());
+    assert_eq!(p.sandbox.scx_request_bodies("cancellation-accept").len(), 1);
 
     p.shipment(p.record_event(
         &key,
@@ -247,4 +255,28 @@ async fn an_account_reading_otto_never_acknowledges_kaufland_events() {
     let pending = p.sandbox.scx_pending_events(&p.seller.account_id);
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0]["event"]["channel"], KAUFLAND);
+}
+
+#[tokio::test]
+async fn an_account_that_accepts_automatically_accepts_an_unacked_order_once() {
+    let p = ScxPipeline::on_moto().await;
+    let mut account = p.ports.accounts.get_account(&p.account).await.unwrap().unwrap();
+    if let AccountSettings::Scx(settings) = &mut account.settings {
+        settings.decision_policy = DecisionPolicy::AcceptAutomatically;
+    }
+    p.ports.accounts.put_account(&account).await.unwrap();
+    let key = p.sandbox.create_scx_order(
+        &p.seller.account_id,
+        OTTO,
+        NewScxOrder { status: ScxInitialStatus::Unacked, ..NewScxOrder::default() },
+    );
+    let report = p.import().await;
+    assert_eq!(report.decisions_answered, 1);
+    assert_eq!(p.sandbox.scx_request_bodies("accept").len(), 1);
+    let order = p.order(&key).await;
+    assert_eq!(order.status(), OrderStatus::Pending, "accepted by the seller; the channel moves it on");
+    assert!(order.open_decisions().next().is_none());
+    // The channel's next events change the order, not the answer: nothing is sent again.
+    p.import().await;
+    assert_eq!(p.sandbox.scx_request_bodies("accept").len(), 1);
 }
