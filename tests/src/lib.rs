@@ -335,3 +335,33 @@ pub fn message_with_body(id: &str, body: &str) -> SqsMessage {
     message.event_source = Some("aws:sqs".into());
     message
 }
+
+/// A small seeded generator (splitmix64) for the chaos suites: a failing run is replayed with
+/// the seed it printed.
+pub struct SeededRng(pub u64);
+
+impl SeededRng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    pub fn percent(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+}
+
+/// `ORDERBRIDGE_CHAOS_SEED`, or a new seed each run.
+pub fn chaos_seed() -> u64 {
+    std::env::var("ORDERBRIDGE_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+            % 1_000_000
+    })
+}

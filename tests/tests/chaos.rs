@@ -28,23 +28,7 @@ const STORE_FAULT_BEFORE_PERCENT: u8 = 10;
 const STORE_FAULT_AFTER_PERCENT: u8 = 3;
 const MAX_RECEIVE_COUNT: u32 = 4;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn percent(&mut self, p: u64) -> bool {
-        self.below(100) < p
-    }
-}
+use orderbridge_tests::SeededRng as Rng;
 
 fn settings() -> orderbridge::ports::PipelineSettings {
     orderbridge::ports::PipelineSettings {
@@ -216,11 +200,7 @@ async fn nothing_is_lost_or_doubled_under_chaos() {
         tracing_subscriber::registry().with(tracing_subscriber::EnvFilter::new("debug")).with(layer).init();
     }
 
-    let seed: u64 =
-        std::env::var("ORDERBRIDGE_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-                % 1_000_000
-        });
+    let seed = orderbridge_tests::chaos_seed();
     let rounds: u32 =
         std::env::var("ORDERBRIDGE_CHAOS_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
     let banner = format!(

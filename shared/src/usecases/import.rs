@@ -150,6 +150,12 @@ async fn import_account(
         };
         let mut receipts = Vec::new();
         for delivery in batch.deliveries {
+            if let Some(raw) = &delivery.raw {
+                // Kept before its changes are applied: whatever is acknowledged can be replayed.
+                let retention = chrono::Duration::from_std(ports.settings.buyer_data_retention)
+                    .unwrap_or(chrono::Duration::days(30));
+                ports.orders.keep_delivery(&account.id, raw, ports.clock.now() + retention).await?;
+            }
             let stored = store_delivery(
                 ports,
                 account,
