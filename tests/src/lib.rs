@@ -341,7 +341,7 @@ pub fn message_with_body(id: &str, body: &str) -> SqsMessage {
 pub struct SeededRng(pub u64);
 
 impl SeededRng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -350,7 +350,7 @@ impl SeededRng {
     }
 
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 
     pub fn percent(&mut self, p: u64) -> bool {
