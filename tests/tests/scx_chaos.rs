@@ -128,6 +128,7 @@ async fn scx_events_under_faults_are_acknowledged_after_storing_applied_once_and
     for key in &orders {
         let order = p.order(key).await;
         let status = p.sandbox.scx_order_status(key).unwrap();
+        let hub = p.sandbox.scx_order_json(key).unwrap();
         for line in &order.lines {
             let shipped = p.sandbox.scx_shipped_units(key, line.item_id.as_str()).unwrap();
             assert_eq!(
@@ -135,12 +136,26 @@ async fn scx_events_under_faults_are_acknowledged_after_storing_applied_once_and
                 "seed {seed}: order {} line {}",
                 key.order_id, line.item_id
             );
+            let item = hub["orderItem"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["orderItemId"] == line.item_id.as_str());
+            let cancelled_at_hub =
+                item.and_then(|i| i["itemStatus"].as_str()).is_some_and(|s| s.starts_with("CANCELED"));
+            let cancelled = if cancelled_at_hub { line.quantity_ordered } else { 0 };
+            assert_eq!(
+                line.quantity_cancelled, cancelled,
+                "seed {seed}: order {} line {}",
+                key.order_id, line.item_id
+            );
         }
-        // An accepted order's status is frozen at the hub; its lines tell what shipped (and
-        // the shipped units were just checked against the hub's).
+        // An accepted order's status is frozen at the hub; its lines tell what shipped or was
+        // cancelled (and those were just checked against the hub's).
         let expected = match status.as_str() {
             "CREATED" | "UNACKED" => OrderStatus::Pending,
             "CANCELED_BY_BUYER" | "CANCELED_BY_SELLER" => OrderStatus::Cancelled,
+            _ if order.lines.iter().all(|l| l.quantity_due() == 0) => OrderStatus::Cancelled,
             _ if order.lines.iter().all(|l| l.quantity_open() == 0) => OrderStatus::Shipped,
             _ if order.lines.iter().any(|l| l.quantity_shipped > 0) => OrderStatus::PartiallyShipped,
             _ => OrderStatus::Deliverable,
