@@ -123,6 +123,9 @@ async fn import_account(
 ) -> Result<(), AccountImportError> {
     let client = ports.marketplaces.connect(account).await?;
     let mut position = ports.accounts.load_position(&account.id).await?;
+    // Kept deliveries hold buyer data: the store drops them after the buyer-data retention.
+    let retention =
+        chrono::Duration::from_std(ports.settings.buyer_data_retention).unwrap_or(chrono::Duration::days(30));
     // Read once per run, so clearing a rejection costs nothing for the orders that had none.
     let mut open_rejections: HashSet<String> = ports
         .orders
@@ -152,8 +155,6 @@ async fn import_account(
         for delivery in batch.deliveries {
             if let Some(raw) = &delivery.raw {
                 // Kept before its changes are applied: whatever is acknowledged can be replayed.
-                let retention = chrono::Duration::from_std(ports.settings.buyer_data_retention)
-                    .unwrap_or(chrono::Duration::days(30));
                 ports.orders.keep_delivery(&account.id, raw, ports.clock.now() + retention).await?;
             }
             let stored = store_delivery(
