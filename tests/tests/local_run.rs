@@ -49,7 +49,7 @@ async fn command_line_manages_accounts_and_ships_against_a_real_table() {
     use orderbridge_sandbox::{NewItem, NewOrder};
 
     // The pipeline's table on moto, then the command line pointed at it by name and endpoint.
-    let p = orderbridge_tests::Pipeline::on_moto().await;
+    let p = orderbridge_tests::Pipeline::on_moto(orderbridge::domain::Marketplace::Amazon).await;
     let id = p.place(NewOrder::released(vec![NewItem::new("MUG", 2, 990)]));
     p.import().await.unwrap();
     let target = StoreTarget::Table {

@@ -58,7 +58,7 @@ async fn subscribed_pipeline(faults: FaultConfig) -> (Pipeline, Notifications) {
     let mut options = PipelineOptions::default();
     options.sandbox.sqs_endpoint = Some(moto_url());
     options.sandbox.faults = faults;
-    let p = Pipeline::on_moto_with(options).await;
+    let p = Pipeline::on_moto_with(orderbridge::domain::Marketplace::Amazon, options).await;
     let queue = order_change_queue(&p).await;
     let account = p.ports.accounts.get_account(&p.account).await.unwrap().unwrap();
     let client = p.ports.marketplaces.connect(&account).await.unwrap();
@@ -147,7 +147,7 @@ async fn a_disabled_account_is_unsubscribed_and_its_notifications_are_dropped() 
     p.ports.accounts.put_account(&account).await.unwrap();
     let body = serde_json::json!({"NotificationVersion": "1.0", "NotificationType": "ORDER_CHANGE", "PayloadVersion": "1.0",
         "EventTime": "2026-12-01T10:00:00Z", "Payload": {"OrderChangeNotification": {"NotificationLevel": "OrderLevel",
-        "SellerId": p.seller.seller_id, "AmazonOrderId": "302-0000000-0000001", "OrderChangeType": "OrderStatusChange"}},
+        "SellerId": p.seller.amazon().seller_id, "AmazonOrderId": "302-0000000-0000001", "OrderChangeType": "OrderStatusChange"}},
         "NotificationMetadata": {"NotificationId": "n-1"}});
     p.sqs.send_message().queue_url(&queue.queue_url).message_body(body.to_string()).send().await.unwrap();
     assert_eq!(deliver_notifications(&p, &queue).await, 1);

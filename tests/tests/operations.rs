@@ -58,7 +58,7 @@ fn assert_valid_emf(line: &Value) {
 
 #[tokio::test]
 async fn metrics_are_valid_emf_per_account_and_carry_no_buyer_data() {
-    let mut p = Pipeline::on_moto().await;
+    let mut p = Pipeline::on_moto(orderbridge::domain::Marketplace::Amazon).await;
     let captured = CapturedOutput::default();
     let metrics = Arc::new(EmfMetrics::to_writer("orderbridge-test", Box::new(captured.clone())));
     p.ports.metrics = metrics.clone();
@@ -134,7 +134,7 @@ async fn table_strings(p: &Pipeline) -> Vec<String> {
 
 #[tokio::test]
 async fn buyer_data_is_erased_after_the_retention_and_nothing_of_it_is_left_in_the_table() {
-    let p = Pipeline::on_moto().await;
+    let p = Pipeline::on_moto(orderbridge::domain::Marketplace::Amazon).await;
     let shipped = p.place(NewOrder::released(vec![item("A", 1, 990)]));
     let cancelled = p.place(NewOrder::released(vec![item("B", 1, 990)]));
     let open = p.place(NewOrder::released(vec![item("C", 1, 990)]));
@@ -193,7 +193,7 @@ async fn buyer_data_is_erased_after_the_retention_and_nothing_of_it_is_left_in_t
 
 #[tokio::test]
 async fn the_sweep_checks_long_pending_orders_once_without_starting_a_chain() {
-    let p = Pipeline::on_moto().await;
+    let p = Pipeline::on_moto(orderbridge::domain::Marketplace::Amazon).await;
     let id = p.place(NewOrder::pending(vec![item("A", 1, 990)]));
     p.import().await.unwrap();
     p.status_messages().await; // the import's own first check, not what this test is about
@@ -221,17 +221,17 @@ async fn the_sweep_checks_long_pending_orders_once_without_starting_a_chain() {
 
 #[tokio::test]
 async fn an_account_whose_credentials_fail_costs_the_healthy_account_no_extra_calls() {
-    let p = Pipeline::on_moto().await;
+    let p = Pipeline::on_moto(orderbridge::domain::Marketplace::Amazon).await;
     // A second account whose refresh token was revoked.
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config(&moto_url()).await);
     let secret_id = format!("orderbridge/{}", unique("revoked"));
-    let revoked = json!({"client_id": p.seller.client_id, "client_secret": p.seller.client_secret,
+    let revoked = json!({"client_id": p.seller.amazon().client_id, "client_secret": p.seller.amazon().client_secret,
         "refresh_token": "Atzr|revoked"});
     secrets.create_secret().name(&secret_id).secret_string(revoked.to_string()).send().await.unwrap();
     let broken = orderbridge_cli::local_run::sandbox_account(
         orderbridge::domain::AccountId::parse("amazon-revoked").unwrap(),
-        &p.marketplace,
-        &p.seller,
+        &p.server,
+        p.seller.amazon(),
         secret_id,
         0,
     );
@@ -257,7 +257,7 @@ async fn an_account_whose_credentials_fail_costs_the_healthy_account_no_extra_ca
 
 #[tokio::test]
 async fn an_import_whose_quota_is_used_up_stops_quietly_and_the_next_run_goes_on() {
-    let p = Pipeline::on_moto().await;
+    let p = Pipeline::on_moto(orderbridge::domain::Marketplace::Amazon).await;
     let id = p.place(NewOrder::released(vec![item("A", 1, 990)]));
     p.sandbox.set_faults(orderbridge_sandbox::FaultConfig {
         search_orders: orderbridge_sandbox::EndpointFaults {

@@ -8,7 +8,7 @@ use orderbridge_tests::{item, Pipeline};
 
 #[tokio::test]
 async fn a_rejection_is_resolved_once_the_order_imports_and_its_excerpt_holds_no_buyer_data() {
-    let p = Pipeline::on_moto().await;
+    let p = Pipeline::on_moto(orderbridge::domain::Marketplace::Amazon).await;
     p.sandbox.set_faults(FaultConfig { malformed_order_percent: 100, ..FaultConfig::none() });
     let broken = p.place(NewOrder::released(vec![item("MUG-1", 1, 1999)]));
     p.sandbox.set_faults(FaultConfig::none());
@@ -38,7 +38,7 @@ async fn a_rejection_is_resolved_once_the_order_imports_and_its_excerpt_holds_no
 
 #[tokio::test]
 async fn a_pending_order_without_prices_is_never_rejected() {
-    let p = Pipeline::on_moto().await;
+    let p = Pipeline::on_moto(orderbridge::domain::Marketplace::Amazon).await;
     let ids: Vec<String> =
         (0..5).map(|i| p.place(NewOrder::pending(vec![item(&format!("S-{i}"), 2, 990)]))).collect();
     p.import_until_caught_up(3).await;

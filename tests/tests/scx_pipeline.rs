@@ -2,15 +2,13 @@
 //! into moto's DynamoDB, shipments reported by the real shipment function.
 
 use orderbridge::domain::{
-    AccountSettings, Answer, AnsweredBy, DecisionKind, DecisionPolicy, LineQuantity, OrderState, OrderStatus,
+    Answer, AnsweredBy, DecisionKind, DecisionPolicy, LineQuantity, Marketplace, OrderState, OrderStatus,
 };
 use orderbridge::handlers::shipment::ShipmentResponse;
 use orderbridge::ports::{OrderStore, PipelineSettings};
 use orderbridge::Deadline;
-use orderbridge_sandbox::{
-    EndpointFaults, FaultConfig, NewItem, NewScxOrder, ScxCancelReason, ScxInitialStatus, ScxOrderKey,
-};
-use orderbridge_tests::scx::{ScxPipeline, KAUFLAND, OTTO};
+use orderbridge_sandbox::{EndpointFaults, FaultConfig, NewItem, NewScxOrder, ScxCancelReason};
+use orderbridge_tests::{Pipeline, PipelineOptions, KAUFLAND, OTTO};
 use serde_json::json;
 use std::time::Duration;
 
@@ -18,41 +16,30 @@ const NEW: &str = "Channel:Order.New";
 const ADDRESS: &str = "Channel:Order.AddressUpdate";
 const STATUS: &str = "Channel:Order.StatusUpdate";
 
-fn created(p: &ScxPipeline, channel: &str, quantity: u32) -> ScxOrderKey {
-    p.sandbox.create_scx_order(
-        &p.seller.account_id,
-        channel,
-        NewScxOrder::created(vec![NewItem::new("MUG-1", quantity, 1999)]),
-    )
+fn created(p: &Pipeline, channel: &str, quantity: u32) -> String {
+    p.place_scx(channel, NewScxOrder::created(vec![NewItem::new("MUG-1", quantity, 1999)]))
 }
 
-fn accepted(p: &ScxPipeline, quantity: u32) -> ScxOrderKey {
-    p.sandbox.create_scx_order(
-        &p.seller.account_id,
-        OTTO,
-        NewScxOrder::accepted(vec![NewItem::new("MUG-1", quantity, 1999)]),
-    )
+fn accepted(p: &Pipeline, quantity: u32) -> String {
+    p.place_scx(OTTO, NewScxOrder::accepted(vec![NewItem::new("MUG-1", quantity, 1999)]))
 }
 
-fn acknowledged(p: &ScxPipeline, ids: &[String]) -> bool {
+fn acknowledged(p: &Pipeline, ids: &[String]) -> bool {
     let acked = p.sandbox.scx_acknowledged_event_ids();
     ids.iter().all(|id| acked.contains(id))
 }
 
-async fn report_shipments(p: &ScxPipeline) -> u32 {
-    match p.shipment(json!({})).await.unwrap() {
-        ShipmentResponse::Reported(report) => report.reported,
-        other => panic!("expected a report: {other:?}"),
-    }
+async fn scx_pipeline(options: PipelineOptions) -> Pipeline {
+    Pipeline::on_moto_with(Marketplace::Scx, options).await
 }
 
 #[tokio::test]
 async fn a_created_order_is_imported_pending_without_customer_and_acknowledged_once_stored() {
-    let p = ScxPipeline::on_moto().await;
+    let p = Pipeline::on_moto(Marketplace::Scx).await;
     let key = created(&p, OTTO, 2);
     assert!(p.stored(&key).await.is_none());
 
-    let run = p.import().await;
+    let run = p.import_account().await;
     assert_eq!((run.created_pending, run.acknowledged, run.deferred), (1, 1, 0), "{run:?}");
     let order = p.order(&key).await;
     assert_eq!(order.status(), OrderStatus::Pending);
@@ -60,32 +47,32 @@ async fn a_created_order_is_imported_pending_without_customer_and_acknowledged_o
     assert_eq!(order.sales_channel, OTTO);
     assert_eq!(order.lines[0].quantity_ordered, 2);
     assert_eq!(order.prices().map(|p| p.total.minor_units), Some(3998), "SCX sends prices with the order");
-    assert!(acknowledged(&p, &p.event_ids_of(&key, NEW)));
-    assert!(p.sandbox.scx_pending_events(&p.seller.account_id).is_empty());
+    assert!(acknowledged(&p, &p.scx_event_ids_of(&key, NEW)));
+    assert!(p.scx_pending_events().is_empty());
 }
 
 #[tokio::test]
 async fn an_address_and_the_acceptance_make_the_order_deliverable() {
-    let p = ScxPipeline::on_moto().await;
+    let p = Pipeline::on_moto(Marketplace::Scx).await;
     let key = created(&p, OTTO, 1);
-    p.import().await;
-    assert!(p.sandbox.scx_add_address(&key));
-    p.import().await;
+    p.import_account().await;
+    assert!(p.sandbox.scx_add_address(&p.scx_key(&key)));
+    p.import_account().await;
     assert_eq!(p.order(&key).await.status(), OrderStatus::Pending, "an address alone releases nothing");
-    assert!(p.sandbox.scx_accept(&key));
+    assert!(p.sandbox.scx_accept(&p.scx_key(&key)));
 
-    let run = p.import().await;
+    let run = p.import_account().await;
     assert_eq!(run.released, 1, "{run:?}");
     let order = p.order(&key).await;
     assert_eq!(order.status(), OrderStatus::Deliverable);
     assert_eq!(order.customer().map(|c| c.shipping_address.country_code.len()), Some(2));
     assert_eq!(order.prices().map(|p| p.total.minor_units), Some(1999));
-    assert!(p.sandbox.scx_pending_events(&p.seller.account_id).is_empty());
+    assert!(p.scx_pending_events().is_empty());
 }
 
 #[tokio::test]
 async fn duplicated_reordered_and_redelivered_events_apply_once() {
-    let p = ScxPipeline::on_moto().await;
+    let p = Pipeline::on_moto(Marketplace::Scx).await;
     p.sandbox.set_faults(FaultConfig {
         seed: 11,
         duplicate_event_percent: 100,
@@ -94,9 +81,9 @@ async fn duplicated_reordered_and_redelivered_events_apply_once() {
         ..FaultConfig::none()
     });
     let key = created(&p, OTTO, 3);
-    assert!(p.sandbox.scx_add_address(&key));
-    assert!(p.sandbox.scx_accept(&key));
-    let first = p.import().await;
+    assert!(p.sandbox.scx_add_address(&p.scx_key(&key)));
+    assert!(p.sandbox.scx_accept(&p.scx_key(&key)));
+    let first = p.import_account().await;
     assert_eq!(first.created_pending + first.created_deliverable, 1, "{first:?}");
     let after_first = p.order(&key).await;
     assert_eq!(after_first.status(), OrderStatus::Deliverable);
@@ -104,40 +91,40 @@ async fn duplicated_reordered_and_redelivered_events_apply_once() {
     // Every acknowledgement was lost: everything comes again, the older events behind newer.
     p.sandbox.set_faults(FaultConfig { seed: 11, reordered_redelivery_percent: 100, ..FaultConfig::none() });
     assert!(p.sandbox.scx_expire_visibility() >= 6);
-    let again = p.import().await;
+    let again = p.import_account().await;
     assert_eq!((again.created_pending, again.created_deliverable, again.updated), (0, 0, 0), "{again:?}");
     let order = p.order(&key).await;
     assert_eq!(order.version, after_first.version, "nothing was written again");
     assert_eq!(order.lines, after_first.lines);
-    assert!(p.sandbox.scx_pending_events(&p.seller.account_id).is_empty());
+    assert!(p.scx_pending_events().is_empty());
 }
 
 #[tokio::test]
 async fn a_status_update_before_its_new_order_event_waits_and_applies_after_redelivery() {
-    let p = ScxPipeline::on_moto().await;
+    let p = Pipeline::on_moto(Marketplace::Scx).await;
     let key = created(&p, OTTO, 1);
     // Someone lists the new-order event and never acknowledges it (a crashed run).
     let account = p.ports.accounts.get_account(&p.account).await.unwrap().unwrap();
     let client = p.ports.marketplaces.connect(&account).await.unwrap();
     let listed = client.fetch_changes(None, Deadline::after(Duration::from_secs(600))).await.unwrap();
     assert_eq!(listed.deliveries.len(), 1);
-    assert!(p.sandbox.scx_add_address(&key));
-    assert!(p.sandbox.scx_accept(&key));
+    assert!(p.sandbox.scx_add_address(&p.scx_key(&key)));
+    assert!(p.sandbox.scx_accept(&p.scx_key(&key)));
     p.sandbox.set_faults(FaultConfig { seed: 3, reordered_redelivery_percent: 100, ..FaultConfig::none() });
     p.sandbox.scx_expire_visibility();
 
-    let first = p.import().await;
+    let first = p.import_account().await;
     assert_eq!(first.deferred, 2, "address and status arrived before the order: {first:?}");
     assert_eq!(p.order(&key).await.status(), OrderStatus::Pending);
-    let later = [p.event_ids_of(&key, ADDRESS), p.event_ids_of(&key, STATUS)].concat();
+    let later = [p.scx_event_ids_of(&key, ADDRESS), p.scx_event_ids_of(&key, STATUS)].concat();
     assert!(
         !later.iter().any(|id| p.sandbox.scx_acknowledged_event_ids().contains(id)),
         "left for redelivery"
     );
-    assert!(acknowledged(&p, &p.event_ids_of(&key, NEW)));
+    assert!(acknowledged(&p, &p.scx_event_ids_of(&key, NEW)));
 
     p.sandbox.scx_expire_visibility();
-    let second = p.import().await;
+    let second = p.import_account().await;
     assert_eq!((second.released, second.deferred), (1, 0), "{second:?}");
     assert_eq!(p.order(&key).await.status(), OrderStatus::Deliverable);
     assert!(acknowledged(&p, &later));
@@ -145,15 +132,15 @@ async fn a_status_update_before_its_new_order_event_waits_and_applies_after_rede
 
 #[tokio::test]
 async fn a_unit_cancelled_by_the_buyer_and_the_rest_shipped_ends_shipped_with_one_complete_notice() {
-    let p = ScxPipeline::on_moto().await;
+    let p = Pipeline::on_moto(Marketplace::Scx).await;
     let key = accepted(&p, 2);
-    p.import().await;
+    p.import_account().await;
     let line = p.order(&key).await.lines[0].item_id.clone();
     let request = p
         .sandbox
-        .scx_request_cancellation(&key, &[(line.as_str(), 1)], ScxCancelReason::BuyerCancelled)
+        .scx_request_cancellation(&p.scx_key(&key), &[(line.as_str(), 1)], ScxCancelReason::BuyerCancelled)
         .expect("request");
-    p.import().await;
+    p.import_account().await;
     let order = p.order(&key).await;
     let decision = order.decisions.iter().find(|d| d.id == request).expect("an open decision").clone();
     assert!(
@@ -184,15 +171,15 @@ async fn a_unit_cancelled_by_the_buyer_and_the_rest_shipped_ends_shipped_with_on
     ))
     .await
     .unwrap();
-    assert_eq!(report_shipments(&p).await, 1);
-    assert_eq!(report_shipments(&p).await, 0, "a confirmed package is never sent again");
+    assert_eq!(p.report_shipments().await, 1);
+    assert_eq!(p.report_shipments().await, 0, "a confirmed package is never sent again");
     let notices = p.sandbox.scx_shipping_notices();
     assert_eq!(notices.len(), 1);
     assert!(notices[0].shipping_complete);
     assert_eq!(p.order(&key).await.status(), OrderStatus::Shipped);
 
     // The channel's confirmation of the shipped line changes nothing more.
-    p.import().await;
+    p.import_account().await;
     let order = p.order(&key).await;
     assert_eq!(order.status(), OrderStatus::Shipped);
     assert_eq!((order.lines[0].quantity_cancelled, order.lines[0].quantity_shipped), (1, 1));
@@ -205,9 +192,9 @@ async fn a_shipping_notice_whose_answer_is_lost_is_not_sent_twice() {
         uncertain_shipment_wait: Duration::ZERO,
         ..Default::default()
     };
-    let p = ScxPipeline::reading_with(&[], settings).await;
+    let p = scx_pipeline(PipelineOptions { settings, ..Default::default() }).await;
     let key = accepted(&p, 1);
-    p.import().await;
+    p.import_account().await;
     let line = p.order(&key).await.lines[0].item_id.clone();
     p.shipment(p.record_event(&key, "T-1", json!([{"order_item_id": line.as_str(), "quantity": 1}])))
         .await
@@ -220,17 +207,17 @@ async fn a_shipping_notice_whose_answer_is_lost_is_not_sent_twice() {
     });
     for attempt in 1.. {
         assert!(attempt <= 20, "no reset after the notice was recorded in 20 runs");
-        assert_eq!(report_shipments(&p).await, 0, "every answer is lost");
+        assert_eq!(p.report_shipments().await, 0, "every answer is lost");
         // What the hub recorded comes back through the feed before the next run decides.
-        p.import().await;
+        p.import_account().await;
         if p.sandbox.fault_counts().get("scxOrders/reset_after_record") == Some(&1) {
             break;
         }
         assert!(p.sandbox.scx_shipping_notices().is_empty());
     }
     p.sandbox.set_faults(FaultConfig::none());
-    report_shipments(&p).await;
-    report_shipments(&p).await;
+    p.report_shipments().await;
+    p.report_shipments().await;
 
     assert_eq!(p.sandbox.scx_shipping_notices().len(), 1);
     assert_eq!(p.sandbox.scx_duplicate_shipping_notices(), 0);
@@ -241,42 +228,37 @@ async fn a_shipping_notice_whose_answer_is_lost_is_not_sent_twice() {
 
 #[tokio::test]
 async fn an_account_reading_otto_never_acknowledges_kaufland_events() {
-    let p = ScxPipeline::reading(&[OTTO]).await;
+    let p = scx_pipeline(PipelineOptions { scx_channels: vec![OTTO], ..Default::default() }).await;
     let otto = created(&p, OTTO, 1);
     let kaufland = created(&p, KAUFLAND, 1);
 
-    let run = p.import().await;
+    let run = p.import_account().await;
     assert_eq!(run.created_pending, 1, "{run:?}");
     assert!(p.stored(&otto).await.is_some());
     assert!(p.stored(&kaufland).await.is_none());
-    assert!(acknowledged(&p, &p.event_ids_of(&otto, NEW)));
-    let kaufland_events = p.event_ids_of(&kaufland, NEW);
+    assert!(acknowledged(&p, &p.scx_event_ids_of(&otto, NEW)));
+    let kaufland_events = p.scx_event_ids_of(&kaufland, NEW);
     assert!(!kaufland_events.iter().any(|id| p.sandbox.scx_acknowledged_event_ids().contains(id)));
-    let pending = p.sandbox.scx_pending_events(&p.seller.account_id);
+    let pending = p.scx_pending_events();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0]["event"]["channel"], KAUFLAND);
 }
 
 #[tokio::test]
 async fn an_account_that_accepts_automatically_accepts_an_unacked_order_once() {
-    let p = ScxPipeline::on_moto().await;
-    let mut account = p.ports.accounts.get_account(&p.account).await.unwrap().unwrap();
-    if let AccountSettings::Scx(settings) = &mut account.settings {
-        settings.decision_policy = DecisionPolicy::AcceptAutomatically;
-    }
-    p.ports.accounts.put_account(&account).await.unwrap();
-    let key = p.sandbox.create_scx_order(
-        &p.seller.account_id,
-        OTTO,
-        NewScxOrder { status: ScxInitialStatus::Unacked, ..NewScxOrder::default() },
-    );
-    let report = p.import().await;
+    let p = scx_pipeline(PipelineOptions {
+        decision_policy: DecisionPolicy::AcceptAutomatically,
+        ..Default::default()
+    })
+    .await;
+    let key = p.place_scx(OTTO, NewScxOrder::unacked(Vec::new()));
+    let report = p.import_account().await;
     assert_eq!(report.decisions_answered, 1);
     assert_eq!(p.sandbox.scx_request_bodies("accept").len(), 1);
     let order = p.order(&key).await;
     assert_eq!(order.status(), OrderStatus::Pending, "accepted by the seller; the channel moves it on");
     assert!(order.open_decisions().next().is_none());
     // The channel's next events change the order, not the answer: nothing is sent again.
-    p.import().await;
+    p.import_account().await;
     assert_eq!(p.sandbox.scx_request_bodies("accept").len(), 1);
 }

@@ -54,7 +54,7 @@ async fn recorded_packages(p: &Pipeline, ports: &Ports) -> Vec<String> {
 
 #[tokio::test]
 async fn two_shipment_runs_started_together_send_each_package_once() {
-    let p = Pipeline::on_moto().await;
+    let p = Pipeline::on_moto(orderbridge::domain::Marketplace::Amazon).await;
     let embedded = EmbeddedStore::start(None).await.unwrap();
     let ports = ports_on_embedded_store(&p, &embedded).await;
     let ids = recorded_packages(&p, &ports).await;
@@ -92,7 +92,7 @@ async fn two_shipment_runs_started_together_send_each_package_once() {
 
 #[tokio::test]
 async fn a_run_that_died_while_sending_leaves_its_packages_to_the_next_run_after_the_lease() {
-    let p = Pipeline::on_moto().await;
+    let p = Pipeline::on_moto(orderbridge::domain::Marketplace::Amazon).await;
     let embedded = EmbeddedStore::start(None).await.unwrap();
     let ports = ports_on_embedded_store(&p, &embedded).await;
     let ids = recorded_packages(&p, &ports).await;

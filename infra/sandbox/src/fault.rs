@@ -322,7 +322,9 @@ pub(crate) struct DeliveryDecision {
     pub delay: Option<Duration>,
 }
 
-/// How an order is served broken.
+/// How an order is served broken. In an SCX order (new-order event payload): the first
+/// item line's `orderItemId` is missing, its `quantity` is `"-1"`, `currency` is `XXX`, or
+/// `purchasedAt` is `not-a-date`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Malformation {
     /// `orderItems[0].orderItemId` is missing.
@@ -354,6 +356,13 @@ impl Malformation {
         Malformation::NegativeQuantity,
         Malformation::BadTimestamp,
         Malformation::HugeTitle,
+    ];
+
+    const IN_SCX_EVENTS: [Malformation; 4] = [
+        Malformation::MissingOrderItemId,
+        Malformation::NegativeQuantity,
+        Malformation::UnknownCurrency,
+        Malformation::BadTimestamp,
     ];
 
     fn name(self) -> &'static str {
@@ -507,10 +516,20 @@ impl Faults {
     /// For a new order: whether and how it is malformed. A pending order shows no money,
     /// so an unknown currency would leave it looking fine; it gets one of the other kinds.
     pub(crate) fn malformation(&mut self, pending: bool) -> Option<Malformation> {
+        let kinds: &[Malformation] = if pending { &Malformation::WITHOUT_MONEY } else { &Malformation::ALL };
+        self.malformation_among(kinds)
+    }
+
+    /// For a new SCX order (its events always show prices): one of the kinds a channel's
+    /// order data can have. A 10 MiB title is Amazon's oddity, not a channel's.
+    pub(crate) fn scx_malformation(&mut self) -> Option<Malformation> {
+        self.malformation_among(&Malformation::IN_SCX_EVENTS)
+    }
+
+    fn malformation_among(&mut self, kinds: &[Malformation]) -> Option<Malformation> {
         if !self.orders.percent(self.config.malformed_order_percent) {
             return None;
         }
-        let kinds: &[Malformation] = if pending { &Malformation::WITHOUT_MONEY } else { &Malformation::ALL };
         let m = *self.orders.pick(kinds);
         self.count("orders", m.name());
         Some(m)

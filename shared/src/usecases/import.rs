@@ -38,6 +38,10 @@ pub struct AccountImport {
     /// Changes about orders not stored yet, left unacknowledged for the marketplace to
     /// deliver again once the order is there.
     pub deferred: u32,
+    /// Changes about orders this account rejected: not applied, but kept (the delivery's raw
+    /// copy) and acknowledged, so that they do not come back forever; `orderbridge accounts
+    /// replay` applies them once the order can be read.
+    pub kept_for_rejected_orders: u32,
     /// Deliveries acknowledged at the marketplace (event feeds).
     pub acknowledged: u32,
     /// Decisions (accept an order, a cancellation request) the account's policy answered.
@@ -103,6 +107,7 @@ pub async fn run(
             released = summary.released,
             cancelled = summary.cancelled,
             deferred = summary.deferred,
+            kept_for_rejected_orders = summary.kept_for_rejected_orders,
             acknowledged = summary.acknowledged,
             unchanged = summary.unchanged,
             rejected = summary.rejected,
@@ -227,6 +232,14 @@ async fn store_delivery(
         let polled = client.reads_orders().then_some(&check);
         let stored = match changes::store_change(ports, account, change, polled).await {
             Ok(stored) => stored,
+            Err(StoreChangeError::Change(ChangeError::OrderNotYetKnown { .. }))
+                if open_rejections.contains(change.order_id.as_str()) =>
+            {
+                // The order itself could not be read; it will not arrive by waiting.
+                tracing::warn!(account = %account.id, order = %change.order_id, change = change.kind.name(), "change for a rejected order; kept for replay");
+                summary.kept_for_rejected_orders += 1;
+                continue;
+            }
             Err(StoreChangeError::Change(ChangeError::OrderNotYetKnown { .. })) => {
                 tracing::info!(account = %account.id, order = %change.order_id, change = change.kind.name(), "change for an order not stored yet; left for redelivery");
                 summary.deferred += 1;

@@ -28,6 +28,7 @@ use super::model::{
 use crate::codec::amount;
 use crate::config::minor_digits;
 use crate::fake;
+use crate::fault::Malformation;
 use crate::model::State;
 
 /// `taxPercent` of every line (German standard rate).
@@ -63,8 +64,11 @@ fn address(o: &ScxOrder) -> Value {
 
 fn line_json(o: &ScxOrder, l: &Line, currency: &str) -> Value {
     let digits = minor_digits(currency);
+    let first = o.lines.first().is_some_and(|f| f.id == l.id);
     let mut m = Map::new();
-    put(&mut m, "orderItemId", l.id.clone());
+    if !(first && o.malformed == Some(Malformation::MissingOrderItemId)) {
+        put(&mut m, "orderItemId", l.id.clone());
+    }
     put(&mut m, "type", l.kind.as_str());
     put(&mut m, "itemStatus", l.status.as_str());
     put(&mut m, "itemPaymentStatus", if l.paid { "PAID" } else { "PENDING" });
@@ -77,7 +81,11 @@ fn line_json(o: &ScxOrder, l: &Line, currency: &str) -> Value {
     if let Some(offer) = &l.channel_offer_id {
         put(&mut m, "channelOfferId", offer.clone());
     }
-    put(&mut m, "quantity", o.quantity(l.quantity));
+    if first && o.malformed == Some(Malformation::NegativeQuantity) {
+        put(&mut m, "quantity", "-1");
+    } else {
+        put(&mut m, "quantity", o.quantity(l.quantity));
+    }
     put(&mut m, "title", l.title.clone());
     Value::Object(m)
 }
@@ -85,6 +93,7 @@ fn line_json(o: &ScxOrder, l: &Line, currency: &str) -> Value {
 /// The channel's whole order (JTL's channel `Order` plus `channel`), as the new-order event
 /// carries it: without address and buyer until the channel has them.
 pub(crate) fn order_payload(o: &ScxOrder, currency: &str) -> Value {
+    let currency = if o.malformed == Some(Malformation::UnknownCurrency) { "XXX" } else { currency };
     let mut m = Map::new();
     put(&mut m, "sellerId", o.key.seller_id.clone());
     put(&mut m, "channel", o.key.channel.clone());
@@ -94,7 +103,11 @@ pub(crate) fn order_payload(o: &ScxOrder, currency: &str) -> Value {
         put(&mut m, "orderAcceptUntil", wire_time(until));
     }
     put(&mut m, "paymentMethod", o.payment_method);
-    put(&mut m, "purchasedAt", wire_time(o.purchased));
+    if o.malformed == Some(Malformation::BadTimestamp) {
+        put(&mut m, "purchasedAt", "not-a-date");
+    } else {
+        put(&mut m, "purchasedAt", wire_time(o.purchased));
+    }
     put(&mut m, "lastChangedAt", wire_time(o.last_changed));
     put(&mut m, "currency", currency);
     put(&mut m, "orderItem", o.lines.iter().map(|l| line_json(o, l, currency)).collect::<Vec<_>>());
@@ -257,6 +270,7 @@ impl State {
         let buyer = fake::scx_buyer(&mut scx.data_rng);
         let payment_method = *scx.data_rng.pick(&PAYMENT_METHODS);
         let decimal_quantities = scx.data_rng.percent(50);
+        let malformed = self.faults.scx_malformation();
         let order = ScxOrder {
             key: key.clone(),
             account_id: account_id.to_string(),
@@ -271,6 +285,7 @@ impl State {
             payment_method,
             decimal_quantities,
             tracking: Default::default(),
+            malformed,
         };
         tracing::info!(channel, order_id = %key.order_id, status = status.as_str(), "SCX order placed");
         scx.index.insert(key.clone(), scx.orders.len());

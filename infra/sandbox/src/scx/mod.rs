@@ -276,6 +276,19 @@ impl Sandbox {
         st.scx.order(key).map(|o| lifecycle::order_payload(o, &st.config.currency))
     }
 
+    /// The orders served malformed (`FaultConfig::malformed_order_percent`), in creation
+    /// order: a client should record them as rejected.
+    pub fn scx_rejectable_orders(&self) -> Vec<ScxOrderKey> {
+        self.state().scx.orders.iter().filter(|o| o.malformed.is_some()).map(|o| o.key.clone()).collect()
+    }
+
+    /// The order without buyer data: status, whether it has an address, and per line its
+    /// `orderItemId`, `type`, `itemStatus`, `quantity`, `shipped`, `cancelled` and `returned`
+    /// units.
+    pub fn scx_order_summary(&self, key: &ScxOrderKey) -> Option<Value> {
+        self.state().scx.order(key).map(summary)
+    }
+
     /// `orderStatus`, e.g. `"ACCEPTED"`.
     pub fn scx_order_status(&self, key: &ScxOrderKey) -> Option<String> {
         self.state().scx.order(key).map(|o| o.status.as_str().to_string())

@@ -381,6 +381,8 @@ pub(crate) struct ScxOrder {
     pub decimal_quantities: bool,
     /// Units shipped under each tracking number: `tracking number -> (orderItemId, units)`.
     pub tracking: HashMap<String, Vec<(String, u32)>>,
+    /// Served broken in every payload showing the whole order (drawn when it is placed).
+    pub malformed: Option<crate::fault::Malformation>,
 }
 
 impl ScxOrder {

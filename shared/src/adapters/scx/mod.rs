@@ -37,7 +37,12 @@ pub struct ScxConnector {
 impl ScxConnector {
     /// Paced in this process's memory; see [`Self::with_pacer`].
     pub fn new(secrets: Arc<dyn SecretSource>) -> Self {
-        Self { pool: ClientPool::new(secrets, ClientPool::<ScxSettings, ScxClient>::REQUEST_TIMEOUT) }
+        Self::with_request_timeout(secrets, ClientPool::<ScxSettings, ScxClient>::REQUEST_TIMEOUT)
+    }
+
+    /// Like [`Self::new`], with another per-request timeout.
+    pub fn with_request_timeout(secrets: Arc<dyn SecretSource>, timeout: std::time::Duration) -> Self {
+        Self { pool: ClientPool::new(secrets, timeout) }
     }
 
     /// Paces every call through `pacer` (the table's, in Lambda, shared by every invocation).
