@@ -262,3 +262,74 @@ async fn an_account_that_accepts_automatically_accepts_an_unacked_order_once() {
     p.import_account().await;
     assert_eq!(p.sandbox.scx_request_bodies("accept").len(), 1);
 }
+
+#[tokio::test]
+async fn an_account_reading_two_channels_answers_each_under_its_own_seller_id() {
+    // Connected under OTTO's sellerId; Kaufland knows the same seller under another one.
+    let p = Pipeline::on_moto(Marketplace::Scx).await;
+    let seller = p.seller.scx();
+    assert_ne!(seller.seller_id(OTTO), seller.seller_id(KAUFLAND), "the channels know the seller apart");
+    let otto = p.place_scx(OTTO, NewScxOrder::accepted(vec![NewItem::new("MUG-1", 1, 1999)]).paid());
+    let kaufland = p.place_scx(KAUFLAND, NewScxOrder::accepted(vec![NewItem::new("MUG-1", 1, 1999)]).paid());
+    assert_eq!(p.import_account().await.created_deliverable, 2);
+    for (id, channel) in [(&otto, OTTO), (&kaufland, KAUFLAND)] {
+        assert_eq!(p.order(id).await.marketplace_seller_id.as_deref(), seller.seller_id(channel));
+        p.record_whole_order(id, &format!("T-{channel}")).await;
+    }
+    assert_eq!(p.report_shipments().await, 2);
+    let notices = p.sandbox.scx_shipping_notices();
+    assert_eq!(notices.len(), 2);
+    for notice in &notices {
+        assert_eq!(Some(notice.order.seller_id.as_str()), seller.seller_id(&notice.order.channel));
+    }
+    assert_eq!(p.order(&kaufland).await.status(), OrderStatus::Shipped);
+}
+
+#[tokio::test]
+async fn changes_to_a_rejected_order_are_kept_and_acknowledged_not_redelivered_forever() {
+    let p = Pipeline::on_moto(Marketplace::Scx).await;
+    p.sandbox.set_faults(FaultConfig { malformed_order_percent: 100, ..FaultConfig::none() });
+    let broken = created(&p, OTTO, 1);
+    p.sandbox.set_faults(FaultConfig::none());
+    assert_eq!(p.rejectable_order_ids(), vec![broken.clone()]);
+    let first = p.import_account().await;
+    assert_eq!(first.rejected, 1, "{first:?}");
+
+    // The channel goes on with the order: address, acceptance.
+    assert!(p.sandbox.scx_add_address(&p.scx_key(&broken)));
+    assert!(p.sandbox.scx_accept(&p.scx_key(&broken)));
+    let run = p.import_account().await;
+    assert_eq!((run.deferred, run.kept_for_rejected_orders), (0, 2), "{run:?}");
+    assert!(p.scx_pending_events().is_empty(), "nothing comes back forever");
+    assert!(p.stored(&broken).await.is_none());
+    let rejections = p.ports.orders.rejections(&p.account, false).await.unwrap();
+    assert_eq!(rejections.len(), 1);
+    assert_eq!(rejections[0].marketplace_order_id.as_deref(), Some(broken.as_str()));
+    assert!(rejections[0].reason.contains("field "), "{}", rejections[0].reason);
+
+    // Nothing is lost: every event is kept, and a replay tries them again (the order is still
+    // unreadable, so it stays rejected).
+    let kept = p.store.kept_deliveries(&p.account, Some(&broken)).await.unwrap();
+    assert_eq!(kept.len(), 3);
+    let replay = orderbridge::usecases::replay::replay(&p.ports, &p.account, Some(&broken)).await.unwrap();
+    assert_eq!((replay.deliveries, replay.rejections_resolved), (3, 0), "{replay:?}");
+    assert!(p.stored(&broken).await.is_none());
+}
+
+#[tokio::test]
+async fn a_long_pending_order_is_counted_but_not_sent_to_the_status_function() {
+    let settings = PipelineSettings {
+        first_status_check_delay: Duration::ZERO,
+        pending_sweep_after: Duration::ZERO,
+        ..Default::default()
+    };
+    let p = scx_pipeline(PipelineOptions { settings, ..Default::default() }).await;
+    let id = created(&p, OTTO, 1);
+    p.import_account().await;
+    assert_eq!(p.order(&id).await.status(), OrderStatus::Pending);
+    let report = orderbridge::handlers::housekeeping::handle(&p.ports, json!({}), Deadline::unlimited())
+        .await
+        .unwrap();
+    assert_eq!((report.pending_orders, report.pending_checks_queued), (1, 0), "{report:?}");
+    assert!(p.status_messages().await.is_empty(), "SCX has no order query: its feed brings the change");
+}

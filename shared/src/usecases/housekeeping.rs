@@ -70,7 +70,14 @@ async fn sweep_pending(
     let sweep_before =
         now - chrono::Duration::from_std(ports.settings.pending_sweep_after).unwrap_or_default();
     let mut per_account: BTreeMap<(Marketplace, AccountId), (u32, DateTime<Utc>)> = BTreeMap::new();
+    // Only a marketplace with an order query can be asked about an order; an event feed
+    // (SCX) brings its changes to the import by itself. An account whose client cannot be
+    // built is asked anyway: the status function then reports why.
+    let mut polled = std::collections::BTreeSet::new();
     for account in ports.accounts.list_accounts().await?.into_iter().filter(|a| a.enabled) {
+        if ports.marketplaces.connect(&account).await.map_or(true, |client| client.reads_orders()) {
+            polled.insert(account.id.clone());
+        }
         per_account.insert((account.marketplace(), account.id), (0, now));
     }
     let mut start = None;
@@ -85,7 +92,7 @@ async fn sweep_pending(
                 per_account.entry((order.key.marketplace, order.key.account_id.clone())).or_insert((0, now));
             entry.0 += 1;
             entry.1 = entry.1.min(order.created_at);
-            if order.created_at < sweep_before {
+            if order.created_at < sweep_before && polled.contains(&order.key.account_id) {
                 let check = StatusCheck {
                     attempt: MAX_EARLY_RECHECKS,
                     ..StatusCheck::new(order.key.account_id.clone(), order.key.marketplace_order_id.clone())

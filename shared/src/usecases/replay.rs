@@ -30,6 +30,8 @@ pub struct ReplayReport {
     pub changes_unchanged: u32,
     /// Deliveries or changes that could not be read or applied; each is named in the log.
     pub refused: u32,
+    /// Orders rejected by the import that the replay stored.
+    pub rejections_resolved: u32,
 }
 
 /// Replays the account's kept deliveries (of one order, or all).
@@ -45,6 +47,7 @@ pub async fn replay(
         .ok_or_else(|| ReplayError::UnknownAccount(account_id.clone()))?;
     let client = ports.marketplaces.connect(&account).await?;
     let mut report = ReplayReport::default();
+    let mut stored_orders = std::collections::BTreeSet::new();
     for raw in ports.orders.kept_deliveries(account_id, marketplace_order_id).await? {
         report.deliveries += 1;
         let changes = match client.reread_delivery(&raw) {
@@ -58,9 +61,14 @@ pub async fn replay(
         };
         for change in &changes {
             match store_change(ports, &account, change, None).await {
-                Ok(Stored::Created(_)) => report.orders_created += 1,
-                Ok(Stored::Applied(Applied::Unchanged, _)) => report.changes_unchanged += 1,
-                Ok(Stored::Applied(..)) => report.changes_applied += 1,
+                Ok(stored) => {
+                    match stored {
+                        Stored::Created(_) => report.orders_created += 1,
+                        Stored::Applied(Applied::Unchanged, _) => report.changes_unchanged += 1,
+                        Stored::Applied(..) => report.changes_applied += 1,
+                    }
+                    stored_orders.insert(change.order_id.to_string());
+                }
                 Err(StoreChangeError::Store(e)) => return Err(e.into()),
                 // Nothing is queued without a check to queue.
                 Err(StoreChangeError::Queue(e)) => {
@@ -75,6 +83,13 @@ pub async fn replay(
                     report.refused += 1;
                 }
             }
+        }
+    }
+    // An order the import rejected and the replay could now store is settled for the operator.
+    for rejection in ports.orders.rejections(account_id, false).await? {
+        if let Some(order) = rejection.marketplace_order_id.filter(|id| stored_orders.contains(id)) {
+            ports.orders.resolve_rejection(account_id, &order, ports.clock.now()).await?;
+            report.rejections_resolved += 1;
         }
     }
     tracing::info!(
