@@ -137,12 +137,19 @@ pub trait OrderStore: Send + Sync {
         delivery: &RawDelivery,
         keep_until: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// The deliveries kept for an account (of one order, or all), oldest first.
+    /// The deliveries kept for an account (of one order, or all), oldest first; none whose
+    /// retention has ended.
     async fn kept_deliveries(
         &self,
         account: &AccountId,
         marketplace_order_id: Option<&str>,
     ) -> Result<Vec<RawDelivery>, StoreError>;
+    /// Deletes the deliveries kept of an order (its buyer data is being erased); how many.
+    async fn forget_deliveries(
+        &self,
+        account: &AccountId,
+        marketplace_order_id: &str,
+    ) -> Result<u32, StoreError>;
     /// Records (or re-records) an open rejection of an order.
     async fn record_rejection(&self, rejection: &RejectedOrder) -> Result<(), StoreError>;
     /// Marks the open rejection of this order resolved at `at`; does nothing if there is none.

@@ -192,6 +192,15 @@ impl Pipeline {
         }
     }
 
+    /// Requests reporting a shipment (answered or not; Amazon: `confirmShipment`; SCX: the
+    /// shipping notice).
+    pub fn shipment_requests(&self) -> u64 {
+        match self.marketplace {
+            Marketplace::Amazon => self.sandbox.request_count("confirmShipment"),
+            Marketplace::Scx => self.sandbox.request_count("scxShipping"),
+        }
+    }
+
     /// Access tokens the client asked for.
     pub fn token_requests(&self) -> u64 {
         match self.marketplace {

@@ -447,7 +447,7 @@ async fn cancelled_orders_stored_by_schema_2_stay_cancelled(store: DynamoStore) 
     assert_eq!(store.get_order(&key).await.unwrap().unwrap().status(), OrderStatus::Cancelled);
 }
 
-async fn deliveries_are_kept_once_each_and_listed_by_order(store: DynamoStore) {
+async fn deliveries_are_kept_until_their_retention_or_the_erasure_of_their_order(store: DynamoStore) {
     use orderbridge::ports::RawDelivery;
     let delivery = |id: &str, order: &str, minute: u32| RawDelivery {
         id: id.into(),
@@ -469,6 +469,18 @@ async fn deliveries_are_kept_once_each_and_listed_by_order(store: DynamoStore) {
     let of_one = store.kept_deliveries(&account, Some("OTTODE:1")).await.unwrap();
     assert_eq!(of_one.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["e-1", "e-3"]);
     assert_eq!(of_one[0], delivery("e-1", "OTTODE:1", 1));
+
+    // Past its retention a delivery is not read, even before the store has deleted it.
+    let expired = Utc::now() - chrono::Duration::seconds(1);
+    store.keep_delivery(&account, &delivery("e-4", "OTTODE:1", 4), expired).await.unwrap();
+    assert_eq!(store.kept_deliveries(&account, Some("OTTODE:1")).await.unwrap().len(), 2);
+
+    // Erasing an order's buyer data forgets its deliveries, and only its.
+    assert_eq!(store.forget_deliveries(&account, "OTTODE:1").await.unwrap(), 3);
+    assert!(store.kept_deliveries(&account, Some("OTTODE:1")).await.unwrap().is_empty());
+    let left = store.kept_deliveries(&account, None).await.unwrap();
+    assert_eq!(left.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["e-2"]);
+    assert_eq!(store.forget_deliveries(&account, "OTTODE:1").await.unwrap(), 0);
 }
 
 macro_rules! on_both_stores {
@@ -503,7 +515,7 @@ on_both_stores!(
     a_failed_package_is_confirmed_when_the_marketplace_accepted_it_after_all,
     orders_stored_by_the_previous_version_still_read,
     cancelled_orders_stored_by_schema_2_stay_cancelled,
-    deliveries_are_kept_once_each_and_listed_by_order,
+    deliveries_are_kept_until_their_retention_or_the_erasure_of_their_order,
 );
 
 #[tokio::test]

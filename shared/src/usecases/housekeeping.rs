@@ -26,6 +26,9 @@ pub struct HousekeepingReport {
     /// Long-pending orders sent to the status function for one check each.
     pub pending_checks_queued: u32,
     pub buyer_data_erased: u32,
+    /// Raw deliveries kept for replay (SCX events) of those orders, deleted with their buyer
+    /// data.
+    pub kept_deliveries_erased: u32,
     /// Decisions waiting for the seller after this run (see `orderbridge decisions list`).
     pub open_decisions: u32,
     /// Open decisions of accounts that accept automatically, answered by this run (their
@@ -51,6 +54,7 @@ pub async fn run(ports: &Ports, deadline: Deadline) -> Result<HousekeepingReport
         pending_orders = report.pending_orders,
         pending_checks_queued = report.pending_checks_queued,
         buyer_data_erased = report.buyer_data_erased,
+        kept_deliveries_erased = report.kept_deliveries_erased,
         open_decisions = report.open_decisions,
         finished = report.finished,
         "housekeeping done"
@@ -176,6 +180,12 @@ async fn erase_expired_buyer_data(
         if deadline.is_near() {
             return Ok(false);
         }
+        // The raw deliveries kept for replay hold the same buyer data. Deleted first: should
+        // the order's erasure fail, the next run finds the order again and repeats both.
+        report.kept_deliveries_erased += ports
+            .orders
+            .forget_deliveries(&order.key.account_id, order.key.marketplace_order_id.as_str())
+            .await?;
         for _ in 0..CONFLICT_RETRIES {
             if !order.erase_buyer_data(now).unwrap_or(false) {
                 break;

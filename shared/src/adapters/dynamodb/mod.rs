@@ -414,9 +414,43 @@ impl OrderStore for DynamoStore {
             }
             None => self.query_all(None, "pk = :pk", vec![pk], None).await?,
         };
-        let mut kept = items.into_iter().map(DeliveryRecord::delivery).collect::<Result<Vec<_>, _>>()?;
+        let now = chrono::Utc::now();
+        let mut kept = Vec::new();
+        for item in items {
+            kept.extend(DeliveryRecord::delivery_kept_at(item, now)?);
+        }
         kept.sort_by_key(|d| d.created_at);
         Ok(kept)
+    }
+
+    async fn forget_deliveries(
+        &self,
+        account: &AccountId,
+        marketplace_order_id: &str,
+    ) -> Result<u32, StoreError> {
+        let pk = keys::deliveries_pk(account);
+        let items = self
+            .query_all(
+                None,
+                "pk = :pk AND begins_with(sk, :prefix)",
+                vec![(":pk", s(pk.clone())), (":prefix", s(format!("{marketplace_order_id}#")))],
+                None,
+            )
+            .await?;
+        let mut forgotten = 0;
+        for item in items {
+            let Some(sk) = item.get("sk").cloned() else { continue };
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(pk.clone()))
+                .key("sk", sk)
+                .send()
+                .await
+                .map_err(|e| classify("DeleteItem", e))?;
+            forgotten += 1;
+        }
+        Ok(forgotten)
     }
 
     async fn rejections(

@@ -264,7 +264,14 @@ impl DeliveryRecord {
         encode("kept delivery", &record)
     }
 
-    pub fn delivery(item: Item) -> Result<crate::ports::RawDelivery, StoreError> {
-        decode::<DeliveryRecord>("kept delivery", item).map(|r| r.delivery)
+    /// The delivery, unless its retention ended at or before `now`: DynamoDB deletes expired
+    /// items only eventually, and until then they must not be read (their buyer data is past
+    /// its retention).
+    pub fn delivery_kept_at(
+        item: Item,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::ports::RawDelivery>, StoreError> {
+        let record = decode::<DeliveryRecord>("kept delivery", item)?;
+        Ok((record.expires_at > now.timestamp()).then_some(record.delivery))
     }
 }
