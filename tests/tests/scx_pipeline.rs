@@ -52,6 +52,22 @@ async fn a_created_order_is_imported_pending_without_customer_and_acknowledged_o
 }
 
 #[tokio::test]
+async fn an_import_near_its_deadline_fetches_no_events_and_leaves_them_to_the_next_run() {
+    let p = Pipeline::on_moto(Marketplace::Scx).await;
+    let key = created(&p, OTTO, 1);
+    let hurried = Deadline::after(Duration::from_secs(30));
+    let report = orderbridge::usecases::import::run(&p.ports, &Default::default(), hurried).await.unwrap();
+    assert!(!report.accounts[0].caught_up, "{report:?}");
+    // Events fetched now could not be stored and acknowledged in time: they would only be
+    // hidden for 5 minutes and then delivered again.
+    assert_eq!(p.sandbox.request_count("scxGetEvents"), 0);
+    assert!(p.stored(&key).await.is_none());
+
+    let run = p.import_account().await;
+    assert_eq!((run.created_pending, run.acknowledged), (1, 1), "{run:?}");
+}
+
+#[tokio::test]
 async fn an_address_and_the_acceptance_make_the_order_deliverable() {
     let p = Pipeline::on_moto(Marketplace::Scx).await;
     let key = created(&p, OTTO, 1);

@@ -156,6 +156,7 @@ async fn import_account(
             }
             Err(error) => return Err(error.into()),
         };
+        let made_progress = !batch.deliveries.is_empty() || batch.next_position.is_some();
         let mut receipts = Vec::new();
         for delivery in batch.deliveries {
             if let Some(raw) = &delivery.raw {
@@ -203,6 +204,12 @@ async fn import_account(
         }
         if !batch.more {
             summary.caught_up = true;
+            return Ok(());
+        }
+        if !made_progress {
+            // The marketplace has more but gave nothing this invocation can finish (SCX: too
+            // little time left to store and acknowledge a batch): the next run goes on.
+            tracing::warn!(account = %account.id, "stopping import early: nothing more can be finished in this invocation");
             return Ok(());
         }
     }

@@ -139,6 +139,8 @@ impl MarketplaceClient for ScxClient {
         for channel in channels {
             if deadline.remaining() < MIN_TIME_FOR_A_BATCH {
                 tracing::info!(account = %self.account, "too little invocation time left to store and acknowledge a batch of events; not fetching");
+                // Not looked at, so not known to be empty: the next run goes on.
+                more = true;
                 break;
             }
             let listed = self.events(channel, deadline).await?;
