@@ -349,3 +349,40 @@ async fn a_long_pending_order_is_counted_but_not_sent_to_the_status_function() {
     assert_eq!((report.pending_orders, report.pending_checks_queued), (1, 0), "{report:?}");
     assert!(p.status_messages().await.is_empty(), "SCX has no order query: its feed brings the change");
 }
+
+#[tokio::test]
+async fn housekeeping_counts_open_decisions_and_answers_those_an_automatic_account_could_not_answer_at_import(
+) {
+    let housekeeping = |p: &Pipeline| {
+        let ports = p.ports.clone();
+        async move {
+            orderbridge::handlers::housekeeping::handle(&ports, json!({}), Deadline::unlimited())
+                .await
+                .unwrap()
+        }
+    };
+    let operator = Pipeline::on_moto(Marketplace::Scx).await;
+    operator.place_scx(OTTO, NewScxOrder::unacked(Vec::new()));
+    operator.import_account().await;
+    let report = housekeeping(&operator).await;
+    assert_eq!((report.open_decisions, report.decisions_answered), (1, 0), "left to the operator");
+    assert!(operator.sandbox.scx_request_bodies("accept").is_empty());
+
+    let automatic = scx_pipeline(PipelineOptions {
+        decision_policy: DecisionPolicy::AcceptAutomatically,
+        ..Default::default()
+    })
+    .await;
+    let key = automatic.place_scx(OTTO, NewScxOrder::unacked(Vec::new()));
+    automatic.sandbox.set_faults(FaultConfig {
+        seed: 5,
+        scx_orders: EndpointFaults { server_error_percent: 100, ..EndpointFaults::none() },
+        ..FaultConfig::none()
+    });
+    assert_eq!(automatic.import_account().await.decisions_answered, 0, "the hub failed the answer");
+    automatic.sandbox.set_faults(FaultConfig::none());
+    let report = housekeeping(&automatic).await;
+    assert_eq!((report.open_decisions, report.decisions_answered), (0, 1), "{report:?}");
+    assert_eq!(automatic.sandbox.scx_request_bodies("accept").len(), 1);
+    assert!(automatic.order(&key).await.open_decisions().next().is_none());
+}

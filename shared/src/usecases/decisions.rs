@@ -61,22 +61,32 @@ const UNSETTLED: [OrderStatus; 3] =
 
 /// Every open decision (of one account, or all), the most urgent first.
 pub async fn list(ports: &Ports, account: Option<&AccountId>) -> Result<Vec<OpenDecision>, DecisionError> {
-    let mut open = Vec::new();
+    let orders = orders_with_open_decisions(ports, account).await?;
+    let mut open: Vec<OpenDecision> = orders.iter().flat_map(open_decisions).collect();
+    open.sort_by_key(|d| (d.respond_until.is_none(), d.respond_until, d.requested_at));
+    Ok(open)
+}
+
+/// The orders (of one account, or all) with at least one open decision.
+pub async fn orders_with_open_decisions(
+    ports: &Ports,
+    account: Option<&AccountId>,
+) -> Result<Vec<SalesOrder>, StoreError> {
+    let mut orders = Vec::new();
     for status in UNSETTLED {
         let mut start = None;
         loop {
             let page = ports.orders.orders_by_status(status, PAGE, start).await?;
-            for order in page.items.iter().filter(|o| account.is_none_or(|a| &o.key.account_id == a)) {
-                open.extend(open_decisions(order));
-            }
+            orders.extend(page.items.into_iter().filter(|o| {
+                account.is_none_or(|a| &o.key.account_id == a) && o.open_decisions().next().is_some()
+            }));
             start = page.next;
             if start.is_none() {
                 break;
             }
         }
     }
-    open.sort_by_key(|d| (d.respond_until.is_none(), d.respond_until, d.requested_at));
-    Ok(open)
+    Ok(orders)
 }
 
 fn open_decisions(order: &SalesOrder) -> impl Iterator<Item = OpenDecision> + '_ {

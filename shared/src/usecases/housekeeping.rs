@@ -4,7 +4,7 @@
 
 use super::decisions;
 use super::status::MAX_EARLY_RECHECKS;
-use crate::domain::{AccountId, DecisionPolicy, Marketplace, MarketplaceOrderId, OrderKey, OrderStatus};
+use crate::domain::{AccountId, DecisionPolicy, Marketplace, MarketplaceAccount, OrderStatus};
 use crate::ports::{Metric, Ports, QueueError, StatusCheck, StoreError};
 use crate::Deadline;
 use chrono::{DateTime, Utc};
@@ -45,10 +45,11 @@ const CONFLICT_RETRIES: usize = 5;
 pub async fn run(ports: &Ports, deadline: Deadline) -> Result<HousekeepingReport, HousekeepingError> {
     let mut report = HousekeepingReport::default();
     let now = ports.clock.now();
-    if !sweep_pending(ports, now, deadline, &mut report).await? {
+    let accounts: Vec<_> = ports.accounts.list_accounts().await?.into_iter().filter(|a| a.enabled).collect();
+    if !sweep_pending(ports, &accounts, now, deadline, &mut report).await? {
         return Ok(report);
     }
-    open_decisions(ports, deadline, &mut report).await?;
+    open_decisions(ports, &accounts, deadline, &mut report).await?;
     report.finished = erase_expired_buyer_data(ports, now, deadline, &mut report).await?;
     tracing::info!(
         pending_orders = report.pending_orders,
@@ -67,6 +68,7 @@ pub async fn run(ports: &Ports, deadline: Deadline) -> Result<HousekeepingReport
 /// has its early re-checks used up, so it looks once and starts no chain.
 async fn sweep_pending(
     ports: &Ports,
+    accounts: &[MarketplaceAccount],
     now: DateTime<Utc>,
     deadline: Deadline,
     report: &mut HousekeepingReport,
@@ -78,11 +80,11 @@ async fn sweep_pending(
     // (SCX) brings its changes to the import by itself. An account whose client cannot be
     // built is asked anyway: the status function then reports why.
     let mut polled = std::collections::BTreeSet::new();
-    for account in ports.accounts.list_accounts().await?.into_iter().filter(|a| a.enabled) {
-        if ports.marketplaces.connect(&account).await.map_or(true, |client| client.reads_orders()) {
+    for account in accounts {
+        if ports.marketplaces.connect(account).await.map_or(true, |client| client.reads_orders()) {
             polled.insert(account.id.clone());
         }
-        per_account.insert((account.marketplace(), account.id), (0, now));
+        per_account.insert((account.marketplace(), account.id.clone()), (0, now));
     }
     let mut start = None;
     loop {
@@ -122,37 +124,24 @@ async fn sweep_pending(
 /// accept automatically (an answer that failed at import is tried again here).
 async fn open_decisions(
     ports: &Ports,
+    accounts: &[MarketplaceAccount],
     deadline: Deadline,
     report: &mut HousekeepingReport,
 ) -> Result<(), HousekeepingError> {
-    let accounts: Vec<_> = ports.accounts.list_accounts().await?.into_iter().filter(|a| a.enabled).collect();
-    let open = decisions::list(ports, None).await.map_err(|e| match e {
-        decisions::DecisionError::Store(e) => e,
-        other => StoreError::Failed { operation: "list decisions", message: other.to_string() },
-    })?;
-    for account in &accounts {
-        let mine: Vec<_> = open.iter().filter(|d| d.account_id == account.id.as_str()).collect();
-        let mut still_open = mine.len() as u32;
+    let orders = decisions::orders_with_open_decisions(ports, None).await?;
+    for account in accounts {
+        let mine: Vec<_> = orders.iter().filter(|o| o.key.account_id == account.id).collect();
+        let mut still_open = mine.iter().map(|o| o.open_decisions().count() as u32).sum::<u32>();
         if account.decision_policy() == DecisionPolicy::AcceptAutomatically
             && !mine.is_empty()
             && !deadline.is_near()
         {
             if let Ok(client) = ports.marketplaces.connect(account).await {
-                for decision in &mine {
-                    let key = OrderKey::new(
-                        account.marketplace(),
-                        account.id.clone(),
-                        MarketplaceOrderId::parse(decision.marketplace_order_id.clone()).map_err(|e| {
-                            StoreError::Corrupt { what: "open decision".into(), message: e.to_string() }
-                        })?,
-                    );
-                    if let Some(order) = ports.orders.get_order(&key).await? {
-                        let answered =
-                            decisions::answer_by_policy(ports, account, client.as_ref(), &order, deadline)
-                                .await;
-                        report.decisions_answered += answered;
-                        still_open = still_open.saturating_sub(answered);
-                    }
+                for order in mine {
+                    let answered =
+                        decisions::answer_by_policy(ports, account, client.as_ref(), order, deadline).await;
+                    report.decisions_answered += answered;
+                    still_open = still_open.saturating_sub(answered);
                 }
             }
         }

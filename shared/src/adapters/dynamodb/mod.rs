@@ -405,15 +405,7 @@ impl OrderStore for DynamoStore {
         account: &AccountId,
         marketplace_order_id: Option<&str>,
     ) -> Result<Vec<RawDelivery>, StoreError> {
-        let pk = (":pk", s(keys::deliveries_pk(account)));
-        // DynamoDB refuses an empty prefix: the whole partition is queried without one.
-        let items = match marketplace_order_id {
-            Some(id) => {
-                let prefix = (":prefix", s(format!("{id}#")));
-                self.query_all(None, "pk = :pk AND begins_with(sk, :prefix)", vec![pk, prefix], None).await?
-            }
-            None => self.query_all(None, "pk = :pk", vec![pk], None).await?,
-        };
+        let items = self.delivery_items(account, marketplace_order_id).await?;
         let now = chrono::Utc::now();
         let mut kept = Vec::new();
         for item in items {
@@ -429,14 +421,7 @@ impl OrderStore for DynamoStore {
         marketplace_order_id: &str,
     ) -> Result<u32, StoreError> {
         let pk = keys::deliveries_pk(account);
-        let items = self
-            .query_all(
-                None,
-                "pk = :pk AND begins_with(sk, :prefix)",
-                vec![(":pk", s(pk.clone())), (":prefix", s(format!("{marketplace_order_id}#")))],
-                None,
-            )
-            .await?;
+        let items = self.delivery_items(account, Some(marketplace_order_id)).await?;
         let mut forgotten = 0;
         for item in items {
             let Some(sk) = item.get("sk").cloned() else { continue };
@@ -472,6 +457,23 @@ impl OrderStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// The kept-delivery items of an account (of one order, or all).
+    async fn delivery_items(
+        &self,
+        account: &AccountId,
+        marketplace_order_id: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let pk = (":pk", s(keys::deliveries_pk(account)));
+        // DynamoDB refuses an empty prefix: the whole partition is queried without one.
+        match marketplace_order_id {
+            Some(id) => {
+                let prefix = (":prefix", s(format!("{id}#")));
+                self.query_all(None, "pk = :pk AND begins_with(sk, :prefix)", vec![pk, prefix], None).await
+            }
+            None => self.query_all(None, "pk = :pk", vec![pk], None).await,
+        }
+    }
+
     async fn packages_in(&self, partition: &str, limit: u32) -> Result<Vec<Package>, StoreError> {
         let items = self
             .query_all(
